@@ -1,0 +1,36 @@
+/**
+ * CLIP image–description scoring for fasforge's filtering stage: a byte-level BPE tokenizer,
+ * CLIP image preprocessing, ONNX session loading with CUDA→CPU fallback, and a batched scorer.
+ */
+export {
+  CLIP_DOWNLOAD_COMMAND,
+  CLIP_MANIFEST_FILE,
+  ClipModelInvalidError,
+  ClipModelMissingError,
+  DEFAULT_CLIP_BATCH_SIZE,
+  clipManifestSchema,
+  loadClipModel,
+  type ClipManifest,
+  type ClipScore,
+  type ClipScoreItem,
+  type ClipScorer,
+  type LoadClipModelOptions,
+} from './scorer';
+export { CorruptImageError, preprocessImage, resizedDimensions, toNormalisedChw } from './preprocess';
+export { cudaUnavailableReason, loadSession, type ClipProvider, type LoadSessionOptions, type LoadedSession } from './session';
+export {
+  CLIP_MERGE_COUNT,
+  ClipTokenizer,
+  ClipVocabularyError,
+  DEFAULT_CONTEXT_LENGTH,
+  END_OF_TEXT,
+  START_OF_TEXT,
+  bytesToUnicode,
+  cleanText,
+  unescapeHtml,
+  type ClipTokenizerOptions,
+} from './tokenizer';
+export type { ClipLogger } from './types';
+
+/** Cosine threshold below which the filtering stage drops a pair. */
+export const CLIP_SCORE_THRESHOLD = 0.15;

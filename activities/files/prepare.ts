@@ -1,0 +1,45 @@
+/**
+ * Build preparation: validates the raw input (every default applied), resolves paths, checks that
+ * each source is where it says, and records the build. Bad input fails here, before any work,
+ * with a message naming each bad field.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { BuildInputError, parseBuildInput } from '../../config/build-input';
+import type { FasforgeEnv } from '../../config/env';
+import type { Db } from '../../db/client';
+import { builds } from '../../db/schema';
+import type { PrepareBuildInput, PreparedBuild } from '../contracts';
+
+export async function prepareBuild(db: Db, env: FasforgeEnv, { buildId, raw }: PrepareBuildInput): Promise<PreparedBuild> {
+  let input;
+  try {
+    input = parseBuildInput(raw);
+  } catch (err) {
+    if (err instanceof BuildInputError) {
+      throw ApplicationFailure.nonRetryable(`build ${buildId}: bad build input: ${err.message}`, 'BuildInputError');
+    }
+    throw err;
+  }
+  const abs = (p: string) => path.resolve(p);
+  input.sources = input.sources.map((s) => ({ ...s, root: abs(s.root), spoofRegions: s.spoofRegions && abs(s.spoofRegions) }));
+  for (const s of input.sources) {
+    for (const [what, p] of [['root', s.root], ['spoofRegions', s.spoofRegions]] as const) {
+      if (p && !(await fs.stat(p).catch(() => undefined))) {
+        throw ApplicationFailure.nonRetryable(`build ${buildId}: source "${s.name}": ${what} ${p} does not exist`, 'SourceError');
+      }
+    }
+  }
+  const names = input.sources.map((s) => s.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw ApplicationFailure.nonRetryable(`build ${buildId}: two sources are named "${dup}"`, 'BuildInputError');
+
+  const exportDir = abs(input.export.dir ?? path.join(env.home, 'exports', buildId.replace(/[^A-Za-z0-9_.-]/g, '_')));
+  const models = { vision: input.generation.model ?? env.vision.model, text: input.sft.model ?? env.text.model };
+  await db
+    .insert(builds)
+    .values({ id: buildId, config: input })
+    .onConflictDoUpdate({ target: builds.id, set: { config: input, updatedAt: new Date() } });
+  return { input, exportDir, models };
+}

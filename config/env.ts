@@ -1,0 +1,70 @@
+/**
+ * The worker and CLI environment, parsed once at start so that a bad value fails before any work.
+ * Nothing else reads `process.env`. Empty strings count as unset.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { formatIssues } from './build-input';
+
+const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+const optionalInt = (min: number, fallback: number) =>
+  z.preprocess((v) => (v === '' || v === undefined ? fallback : Number(v)), z.number().int().min(min));
+
+export const projectRoot = path.resolve(__dirname, '..');
+
+const envSchema = z.object({
+  FASFORGE_HOME: optional,
+  DATABASE_URL: optional,
+  TEMPORAL_ADDRESS: optional,
+  TEMPORAL_NAMESPACE: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('default')),
+  TEMPORAL_CLI: optional,
+  FASFORGE_VISION_BASE_URL: optional,
+  FASFORGE_VISION_API_KEY: optional,
+  FASFORGE_VISION_MODEL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('bunny-llama-3-8b-v')),
+  FASFORGE_TEXT_BASE_URL: optional,
+  FASFORGE_TEXT_API_KEY: optional,
+  FASFORGE_TEXT_MODEL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('llama-3-8b-instruct')),
+  FASFORGE_MODEL_TIMEOUT_MS: optionalInt(1000, 120_000),
+  FASFORGE_CLIP_MODEL_DIR: optional,
+  FASFORGE_LLM_CONCURRENCY: optionalInt(1, 8),
+  FASFORGE_LLM_ACTIVITIES_PER_SECOND: optionalInt(0, 0),
+});
+
+export interface FasforgeEnv {
+  home: string;
+  databaseUrl?: string;
+  temporalAddress?: string;
+  namespace: string;
+  temporalCli?: string;
+  vision: { baseUrl?: string; apiKey?: string; model: string };
+  text: { baseUrl?: string; apiKey?: string; model: string };
+  modelTimeoutMs: number;
+  clipModelDir: string;
+  llmConcurrency: number;
+  /** 0 means no task-queue rate limit. */
+  llmActivitiesPerSecond: number;
+}
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): FasforgeEnv {
+  const r = envSchema.safeParse(source);
+  if (!r.success) throw new EnvError(`bad environment: ${formatIssues(r.error.issues)}`);
+  const e = r.data;
+  const home = path.resolve(e.FASFORGE_HOME ?? path.join(projectRoot, '.fasforge'));
+  return {
+    home,
+    databaseUrl: e.DATABASE_URL,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    temporalCli: e.TEMPORAL_CLI,
+    vision: { baseUrl: e.FASFORGE_VISION_BASE_URL, apiKey: e.FASFORGE_VISION_API_KEY, model: e.FASFORGE_VISION_MODEL },
+    text: { baseUrl: e.FASFORGE_TEXT_BASE_URL, apiKey: e.FASFORGE_TEXT_API_KEY, model: e.FASFORGE_TEXT_MODEL },
+    modelTimeoutMs: e.FASFORGE_MODEL_TIMEOUT_MS,
+    clipModelDir: path.resolve(e.FASFORGE_CLIP_MODEL_DIR ?? path.join(projectRoot, 'models', 'tiny-clip-standin')),
+    llmConcurrency: e.FASFORGE_LLM_CONCURRENCY,
+    llmActivitiesPerSecond: e.FASFORGE_LLM_ACTIVITIES_PER_SECOND,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './assets';
+export * from './build-input';
+export * from './env';
