@@ -7,8 +7,8 @@
  *
  * Run: npx tsx scripts/make-samples.ts
  * Needs the Debian packages python3-skimage (astronaut.png, camera.png) and
- * python-matplotlib-data (grace_hopper.jpg); set FASFORGE_SAMPLE_SOURCES to a folder holding the
- * three files to read them from elsewhere. Output is deterministic: all randomness comes from a
+ * python-matplotlib-data (grace_hopper.jpg); `--sources <dir>` reads the three files from a folder
+ * instead. Output is deterministic: all randomness comes from a
  * seeded generator keyed by the output path, so a re-run rewrites identical files.
  */
 import { createHash } from 'node:crypto';
@@ -77,7 +77,7 @@ const SUBJECTS: Record<SubjectId, Subject> = {
     liveCrop: [102, 20, 422, 380],
     partialCrop: [130, 90, 394, 354],
     partialScale: 1.5,
-    phoneCrop: [112, 30, 412, 563],
+    phoneCrop: [112, 0, 412, 533],
     donorEyes: { from: 'astronaut', centre: [225, 102], width: 84 },
     donorMouth: { from: 'astronaut', centre: [223, 145], width: 60 },
   },
@@ -170,13 +170,19 @@ class Img {
   }
 }
 
+/** `--sources <dir>`: a folder holding astronaut.png, grace_hopper.jpg and camera.png. */
+function sourcesDir(): string | undefined {
+  const i = process.argv.indexOf('--sources');
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 async function loadSource(s: Subject): Promise<Img> {
-  const dir = process.env.FASFORGE_SAMPLE_SOURCES;
+  const dir = sourcesDir();
   const file = dir ? path.join(dir, s.source) : s.defaultPath;
   const bytes = await fs.readFile(file).catch((err: Error) => {
     throw new Error(
       `cannot read ${file} (${err.message}); install python3-skimage and python-matplotlib-data, ` +
-        'or point FASFORGE_SAMPLE_SOURCES at a folder holding astronaut.png, grace_hopper.jpg and camera.png',
+        'or pass --sources <dir> with a folder holding astronaut.png, grace_hopper.jpg and camera.png',
     );
   });
   const hash = createHash('sha256').update(bytes).digest('hex');
@@ -490,7 +496,17 @@ function squareToQuadInverse(q: [Pt, Pt, Pt, Pt]): number[] {
   const B = f * g - d;
   const C = d * h - e * g;
   const det = a * A + b * B + c * C;
-  return [A / det, (c * h - b) / det, (b * f - c * e) / det, B / det, (a - c * g) / det, (c * d - a * f) / det, C / det, (b * g - a * h) / det, (a * e - b * d) / det];
+  return [
+    A / det,
+    (c * h - b) / det,
+    (b * f - c * e) / det,
+    B / det,
+    (a - c * g) / det,
+    (c * d - a * f) / det,
+    C / det,
+    (b * g - a * h) / det,
+    (a * e - b * d) / det,
+  ];
 }
 
 interface Warped {
@@ -557,10 +573,10 @@ function warp(src: Img, map: (u: number, v: number) => Pt, w: number, h: number,
           }
           if (a === 0) continue;
           const o = y * w + x;
-          rgb[o * 3] += r * wsub;
-          rgb[o * 3 + 1] += g * wsub;
-          rgb[o * 3 + 2] += b * wsub;
-          cov[o] += a * wsub;
+          rgb[o * 3] = rgb[o * 3]! + r * wsub;
+          rgb[o * 3 + 1] = rgb[o * 3 + 1]! + g * wsub;
+          rgb[o * 3 + 2] = rgb[o * 3 + 2]! + b * wsub;
+          cov[o] = cov[o]! + a * wsub;
         }
       }
     }
@@ -610,9 +626,7 @@ function castShadow(dst: Img, cov: Float32Array, dx: number, dy: number, radius:
       if (sx < 0 || sy < 0 || sx >= dst.w || sy >= dst.h) continue;
       const k = 1 - strength * Math.min(1, soft[sy * dst.w + sx]!);
       const i = (y * dst.w + x) * 3;
-      dst.d[i] *= k;
-      dst.d[i + 1] *= k;
-      dst.d[i + 2] *= k;
+      for (let c = 0; c < 3; c++) dst.d[i + c] = dst.d[i + c]! * k;
     }
   }
 }
@@ -670,7 +684,7 @@ function panel(img: Img, look: PanelLook): Img {
 }
 
 interface MoireLook {
-  /** Band period in flat pixels, band angle (deg), strength 0..1, curvature of the bands. */
+  /** Band period in output pixels (converted to screen pixels), angle (deg), strength 0..1, curvature. */
   period: number;
   angle: number;
   strength: number;
@@ -696,8 +710,21 @@ function moire(img: Img, look: MoireLook, seed: number): void {
   });
 }
 
+interface Streak {
+  pos: number;
+  angle: number;
+  width: number;
+  gain: number;
+}
+interface Spot {
+  x: number;
+  y: number;
+  r: number;
+  gain: number;
+}
+
 /** Specular glare on glass: a soft diagonal streak plus a broad hot spot, screen-blended. */
-function glare(img: Img, streak: { pos: number; angle: number; width: number; gain: number }, spot: { x: number; y: number; r: number; gain: number }): void {
+function glare(img: Img, streak: Streak, spot: Spot): void {
   const ca = Math.cos(deg(streak.angle));
   const sa = Math.sin(deg(streak.angle));
   img.map(([r, g, b], x, y) => {
@@ -745,7 +772,8 @@ interface Frame {
 
 async function fitFrame(photo: Img): Promise<Frame> {
   const k = Math.min(1, MAX_SIDE / Math.max(photo.w, photo.h));
-  if (k === 1) return { img: photo.clone(), ox: 0, oy: 0, sx: 1, sy: 1, steps: [`source ${photo.w}x${photo.h}, used at native size`] };
+  if (k === 1)
+    return { img: photo.clone(), ox: 0, oy: 0, sx: 1, sy: 1, steps: [`source ${photo.w}x${photo.h}, used at native size`] };
   const w = Math.round(photo.w * k);
   const h = Math.round(photo.h * k);
   return {
@@ -768,11 +796,19 @@ async function cropFrame(photo: Img, box: Box, scale: number): Promise<Frame> {
     oy: box[1],
     sx: w / c.w,
     sy: h / c.h,
-    steps: [`crop [${box.join(', ')}] of the ${photo.w}x${photo.h} source`, ...(scale === 1 ? [] : [`resize ${c.w}x${c.h} -> ${w}x${h} (lanczos3)`])],
+    steps: [
+      `crop [${box.join(', ')}] of the ${photo.w}x${photo.h} source`,
+      ...(scale === 1 ? [] : [`resize ${c.w}x${c.h} -> ${w}x${h} (lanczos3)`]),
+    ],
   };
 }
 
-const toFrame = (f: Frame, [x1, y1, x2, y2]: Box): Box => [(x1 - f.ox) * f.sx, (y1 - f.oy) * f.sy, (x2 - f.ox) * f.sx, (y2 - f.oy) * f.sy];
+const toFrame = (f: Frame, [x1, y1, x2, y2]: Box): Box => [
+  (x1 - f.ox) * f.sx,
+  (y1 - f.oy) * f.sy,
+  (x2 - f.ox) * f.sx,
+  (y2 - f.oy) * f.sy,
+];
 
 // ---------------------------------------------------------------------------------------------
 // Renderers
@@ -803,12 +839,26 @@ async function live(s: Subject, photos: Photos, n: number): Promise<Rendered> {
   }
   const f = await fitFrame(photo);
   const wb: Record<SubjectId, { gain: [number, number, number]; gamma: number; label: string }> = {
-    astronaut: { gain: [1.1, 1.04, 0.9], gamma: 0.9, label: 'warmer white balance (R x1.10, G x1.04, B x0.90), brighter (gamma 0.90)' },
-    hopper: { gain: [0.92, 0.98, 1.1], gamma: 1.15, label: 'cooler white balance (R x0.92, G x0.98, B x1.10), darker (gamma 1.15)' },
-    camera: { gain: [1.06, 1.0, 0.88], gamma: 0.85, label: 'warm white balance (R x1.06, B x0.88) on the grey image, brighter (gamma 0.85)' },
+    astronaut: {
+      gain: [1.1, 1.04, 0.9],
+      gamma: 0.9,
+      label: 'warmer white balance (R x1.10, G x1.04, B x0.90), brighter (gamma 0.90)',
+    },
+    hopper: {
+      gain: [0.92, 0.98, 1.1],
+      gamma: 1.15,
+      label: 'cooler white balance (R x0.92, G x0.98, B x1.10), darker (gamma 1.15)',
+    },
+    camera: {
+      gain: [1.06, 1.0, 0.88],
+      gamma: 0.85,
+      label: 'warm white balance (R x1.06, B x0.88) on the grey image, brighter (gamma 0.85)',
+    },
   };
   const c = wb[s.id];
-  const img = f.img.map((rgb) => rgb.map((v, i) => clamp(255 * Math.pow(clamp(v * c.gain[i]!) / 255, c.gamma))) as [number, number, number]);
+  const img = f.img.map(
+    (rgb) => rgb.map((v, i) => clamp(255 * Math.pow(clamp(v * c.gain[i]!) / 255, c.gamma))) as [number, number, number],
+  );
   return { img, steps: [...grey, ...f.steps, c.label] };
 }
 
@@ -851,7 +901,9 @@ async function print(s: Subject, photos: Photos, n: number): Promise<Rendered> {
   const photo = photos[s.id];
   const W = 512;
   const H = 512;
-  const steps: string[] = [s.id === 'camera' ? 'greyscale source expanded to 3-channel RGB' : `full ${photo.w}x${photo.h} source photo`];
+  const steps: string[] = [
+    s.id === 'camera' ? 'greyscale source expanded to 3-channel RGB' : `full ${photo.w}x${photo.h} source photo`,
+  ];
   const look: PrintLook = { saturation: 0.72, black: 26, white: 246, gamma: 0.92, warm: 0.02 };
   let scene: Img;
   let pose: Pose;
@@ -861,25 +913,58 @@ async function print(s: Subject, photos: Photos, n: number): Promise<Rendered> {
     scene = woodDesk(W, H, seed);
     sheetInfo = printedSheet(photo, seed, 'border', look);
     const aspect = sheetInfo.sheet.h / sheetInfo.sheet.w;
-    pose = { cx: 256 + rng.range(-6, 6), cy: 258, width: 400 / Math.max(1, aspect), yaw: rng.range(4, 8), pitch: 30, roll: rng.range(-9, -6), dist: 2.6, bend: 0.015 };
+    pose = {
+      cx: 256 + rng.range(-6, 6),
+      cy: 258,
+      width: 400 / Math.max(1, aspect),
+      yaw: rng.range(4, 8),
+      pitch: 30,
+      roll: rng.range(-9, -6),
+      dist: 2.6,
+      bend: 0.015,
+    };
     shadeSheet(sheetInfo.sheet, pose.bend!, 0.6);
     shadow = [7, 9, 7, 0.5];
-    steps.push(sheetInfo.note, 'ink model: saturation x0.72, tone range 26..246, slight warm cast, ink grain on paper-fibre texture');
+    steps.push(
+      sheetInfo.note,
+      'ink model: saturation x0.72, tone range 26..246, slight warm cast, ink grain on paper-fibre texture',
+    );
     steps.push('paper lying on a wooden desk (procedural texture), viewed from above at ~30 deg');
   } else if (n === 2) {
     scene = plasterWall(W, H, seed, [196, 192, 182]);
     sheetInfo = printedSheet(photo, seed, 'a4', { ...look, saturation: 0.62, black: 34 });
     const aspect = sheetInfo.sheet.h / sheetInfo.sheet.w;
-    pose = { cx: 262, cy: 300, width: 470 / aspect, yaw: rng.range(-22, -17), pitch: 6, roll: rng.range(2, 4), dist: 2.2, bend: 0.05 };
+    pose = {
+      cx: 262,
+      cy: 300,
+      width: 470 / aspect,
+      yaw: rng.range(-22, -17),
+      pitch: 6,
+      roll: rng.range(2, 4),
+      dist: 2.2,
+      bend: 0.05,
+    };
     shadeSheet(sheetInfo.sheet, pose.bend!, 0.5);
     shadow = [12, 7, 10, 0.32];
-    steps.push(sheetInfo.note, 'office-printer ink model: saturation x0.62, tone range 34..246, ink grain on paper-fibre texture');
+    steps.push(
+      sheetInfo.note,
+      'office-printer ink model: saturation x0.62, tone range 34..246, ink grain on paper-fibre texture',
+    );
     steps.push('sheet held in front of a plaster wall (procedural texture), turned ~20 deg, slightly bowed');
   } else {
     scene = fabric(W, H, seed);
     sheetInfo = printedSheet(photo, seed, 'border', { ...look, saturation: 0.8, black: 20, warm: 0.035 });
     const aspect = sheetInfo.sheet.h / sheetInfo.sheet.w;
-    pose = { cx: 250, cy: 252, width: 380 / Math.max(1, aspect), yaw: rng.range(12, 16), pitch: -14, roll: rng.range(9, 12), dist: 2.4, bend: 0.07 };
+    pose = {
+      cx: 250,
+      cy: 252,
+      width: 380 / Math.max(1, aspect),
+      yaw: rng.range(12, 16),
+      pitch: -14,
+      roll: rng.range(9, 12),
+      dist: 2.4,
+      bend: 0.07,
+    };
     shadeSheet(sheetInfo.sheet, pose.bend!, 0.7, { at: rng.range(0.12, 0.2), angle: 20 });
     shadow = [6, 10, 9, 0.55];
     steps.push(sheetInfo.note, 'photo-paper ink model: saturation x0.80, tone range 20..246, warm cast, ink grain');
@@ -981,7 +1066,9 @@ async function replay(s: Subject, photos: Photos, n: number): Promise<Rendered> 
   const rng = new Rng(key);
   const seed = seedOf(key);
   const photo = photos[s.id];
-  const steps: string[] = [s.id === 'camera' ? 'greyscale source expanded to 3-channel RGB' : `${photo.w}x${photo.h} source photo`];
+  const steps: string[] = [
+    s.id === 'camera' ? 'greyscale source expanded to 3-channel RGB' : `${photo.w}x${photo.h} source photo`,
+  ];
   let W: number;
   let H: number;
   let scene: Img;
@@ -989,6 +1076,7 @@ async function replay(s: Subject, photos: Photos, n: number): Promise<Rendered> 
   let screen: Img;
   let pose: Pose;
   let moireLook: MoireLook;
+  let glareLook: [Streak, Spot];
   let shadow: [number, number, number, number] | undefined;
   if (n === 1) {
     W = 400;
@@ -999,10 +1087,21 @@ async function replay(s: Subject, photos: Photos, n: number): Promise<Rendered> 
     steps.push(`crop [${s.phoneCrop.join(', ')}] shown full-screen on a phone (${dev.sw}x${dev.sh} screen)`);
     screen = panel(screen, { black: 14, gamma: 0.95, tint: [0.93, 0.99, 1.08], saturation: 1.12 });
     steps.push('display model: cool tint (R x0.93, B x1.08), black level 14, saturation x1.12');
-    moireLook = { period: 11, angle: 28, strength: 0.16, curve: 1.4, grid: 3 };
-    glare(screen, { pos: -0.18, angle: 35, width: 0.12, gain: 0.28 }, { x: 0.75, y: 0.2, r: 0.35, gain: 0.18 });
+    moireLook = { period: 12, angle: 28, strength: 0.26, curve: 1.2, grid: 3 };
+    glareLook = [
+      { pos: -0.18, angle: 35, width: 0.12, gain: 0.28 },
+      { x: 0.75, y: 0.2, r: 0.35, gain: 0.18 },
+    ];
     scene = await room(W, H, seed);
-    pose = { cx: 200 + rng.range(-5, 5), cy: 262, width: 218, yaw: rng.range(14, 18), pitch: rng.range(-8, -5), roll: rng.range(-5, -3), dist: 2.5 };
+    pose = {
+      cx: 200 + rng.range(-5, 5),
+      cy: 258,
+      width: 206,
+      yaw: rng.range(14, 18),
+      pitch: rng.range(-8, -5),
+      roll: rng.range(-5, -3),
+      dist: 2.5,
+    };
     steps.push('phone held up in front of an out-of-focus room (procedural)');
   } else if (n === 2) {
     W = 512;
@@ -1012,10 +1111,21 @@ async function replay(s: Subject, photos: Photos, n: number): Promise<Rendered> 
     steps.push(`photo shown in an image viewer on a monitor (${dev.sw}x${dev.sh} screen, dark surround, title bar)`);
     screen = panel(screen, { black: 20, gamma: 0.9, tint: [0.95, 1.0, 1.1], saturation: 0.95 });
     steps.push('display model: blue-white tint (R x0.95, B x1.10), black level 20, gamma 0.90');
-    moireLook = { period: 17, angle: -12, strength: 0.22, curve: 2.2, grid: 3 };
-    glare(screen, { pos: 0.25, angle: -60, width: 0.16, gain: 0.16 }, { x: 0.2, y: 0.15, r: 0.3, gain: 0.22 });
+    moireLook = { period: 20, angle: -12, strength: 0.3, curve: 1.6, grid: 3 };
+    glareLook = [
+      { pos: 0.25, angle: -60, width: 0.16, gain: 0.16 },
+      { x: 0.2, y: 0.15, r: 0.3, gain: 0.22 },
+    ];
     scene = plasterWall(W, H, seed, [170, 168, 162]);
-    pose = { cx: 268 + rng.range(-6, 6), cy: 190, width: 560, yaw: rng.range(-13, -9), pitch: rng.range(3, 6), roll: rng.range(-2, -1), dist: 2.2 };
+    pose = {
+      cx: 268 + rng.range(-6, 6),
+      cy: 190,
+      width: 560,
+      yaw: rng.range(-13, -9),
+      pitch: rng.range(3, 6),
+      roll: rng.range(-2, -1),
+      dist: 2.2,
+    };
     steps.push('camera close to the monitor: screen fills most of the frame, bezel and wall at the edges');
   } else {
     W = 512;
@@ -1025,16 +1135,31 @@ async function replay(s: Subject, photos: Photos, n: number): Promise<Rendered> 
     steps.push(`photo shown full-width on a tablet (${dev.sw}x${dev.sh} screen, black bars)`);
     screen = panel(screen, { black: 10, gamma: 1.0, tint: [1.02, 1.03, 0.94], saturation: 1.05 });
     steps.push('display model: warm-green tint (R x1.02, G x1.03, B x0.94), black level 10');
-    moireLook = { period: 13, angle: 50, strength: 0.18, curve: 1.8, grid: 3 };
-    glare(screen, { pos: 0.05, angle: 20, width: 0.07, gain: 0.2 }, { x: 0.65, y: 0.7, r: 0.5, gain: 0.3 });
+    moireLook = { period: 15, angle: 50, strength: 0.26, curve: 1.4, grid: 3 };
+    glareLook = [
+      { pos: 0.05, angle: 20, width: 0.07, gain: 0.2 },
+      { x: 0.65, y: 0.7, r: 0.5, gain: 0.3 },
+    ];
     scene = woodDesk(W, H, seed);
-    pose = { cx: 256 + rng.range(-5, 5), cy: 262, width: 330, yaw: rng.range(-6, -3), pitch: rng.range(30, 34), roll: rng.range(7, 10), dist: 2.6 };
+    pose = {
+      cx: 256 + rng.range(-5, 5),
+      cy: 262,
+      width: 330,
+      yaw: rng.range(-6, -3),
+      pitch: rng.range(30, 34),
+      roll: rng.range(7, 10),
+      dist: 2.6,
+    };
     shadow = [8, 10, 8, 0.5];
     steps.push('tablet lying on a wooden desk (procedural texture), viewed at ~32 deg');
   }
-  moire(screen, moireLook, seed);
-  steps.push(`moire: curved colour-fringed beat bands (period ${moireLook.period} screen px, strength ${moireLook.strength}) and pixel lattice`);
-  steps.push('screen glare: specular streak and hot spot');
+  const flatPerOut = dev.w / pose.width;
+  moire(screen, { ...moireLook, period: moireLook.period * flatPerOut }, seed);
+  steps.push(
+    `moire: curved colour-fringed beat bands (period ~${moireLook.period} output px, strength ${moireLook.strength}) and pixel lattice`,
+  );
+  glare(screen, glareLook[0], glareLook[1]);
+  steps.push('screen glare on top: specular streak and hot spot');
   const device = await deviceImage(dev, screen);
   steps.push(`${dev.kind} body with dark bezel (${dev.bezel} px)`);
   const layer = warp(device, poseMap(pose, device.w, device.h), W, H);
@@ -1088,8 +1213,12 @@ async function partial(s: Subject, photos: Photos, region: 'eyes' | 'mouth', n: 
       Math.round(donor.centre[1] + dh / 2),
     ];
     printed = await resize(crop(photos[donor.from], dbox), inner[0], inner[1]);
-    if (donor.grey) printed.map(([r, g, b]) => { const Y = 0.299 * r + 0.587 * g + 0.114 * b; return [Y, Y, Y]; });
-    look = { saturation: 0.8, black: 22, white: 246, gamma: 0.95, warm: 0.02 };
+    if (donor.grey)
+      printed.map(([r, g, b]) => {
+        const Y = 0.299 * r + 0.587 * g + 0.114 * b;
+        return [Y, Y, Y];
+      });
+    look = { saturation: 0.9, black: 14, white: 248, gamma: 1.0, warm: 0.02 };
     steps.push(
       `printed patch: ${region} of subject ${donor.from} (${SUBJECTS[donor.from].source} crop [${dbox.join(', ')}]${donor.grey ? ', greyscale' : ''}) with a white paper border`,
     );
@@ -1100,27 +1229,44 @@ async function partial(s: Subject, photos: Photos, region: 'eyes' | 'mouth', n: 
     const scx = cx / frame.sx + frame.ox;
     const scy = cy / frame.sy + frame.oy;
     const sbox: Box = [Math.round(scx - sw / 2), Math.round(scy - sh / 2), Math.round(scx + sw / 2), Math.round(scy + sh / 2)];
-    printed = await blur(await resize(crop(photo, sbox), inner[0], inner[1]), 1.2);
-    look = { saturation: 0.55, black: 38, white: 240, gamma: 0.85, warm: 0.04 };
-    steps.push(`printed patch: the subject's own ${region} (source crop [${sbox.join(', ')}], enlarged 6%), soft office-printer print, white paper border`);
+    printed = await blur(await resize(crop(photo, sbox), inner[0], inner[1]), 0.9);
+    look = { saturation: 0.72, black: 24, white: 244, gamma: 0.95, warm: 0.04 };
+    steps.push(
+      `printed patch: the subject's own ${region} (source crop [${sbox.join(', ')}], enlarged 6%), soft office-printer print, white paper border`,
+    );
   }
   inkOnPaper(printed, sheet, border, border, look, seed + 2);
-  steps.push(`ink model: saturation x${look.saturation}, tone range ${look.black}..${look.white}, ink grain on paper-fibre texture`);
-  shadeSheet(sheet, 0.03, 0.5);
+  steps.push(
+    `ink model: saturation x${look.saturation}, tone range ${look.black}..${look.white}, ink grain on paper-fibre texture`,
+  );
+  shadeSheet(sheet, 0.03, 0.3);
   const roll = (n === 1 ? 1 : -1) * rng.range(3, 6);
   const pose: Pose = { cx, cy, width: pw, yaw: rng.range(-4, 4), pitch: 0, roll, dist: 40, bend: 0.03 };
   const layer = warp(sheet, poseMap(pose, PW, PH), frame.img.w, frame.img.h, 8, 3);
   const img = frame.img.clone();
   castShadow(img, layer.cov, 1.5 * frame.sx, 2.5 * frame.sy, Math.max(1, 1.5 * frame.sx), 0.4);
   composite(img, layer);
-  steps.push(`patch ${pw.toFixed(1)}x${ph.toFixed(1)} px centred on the ${region}, rotated ${roll.toFixed(1)} deg, slightly bowed, soft shadow`);
+  if (s.id === 'camera') {
+    // The source is a monochrome capture, so the patch is recorded in grey too.
+    img.map(([r, g, b]) => {
+      const Y = 0.299 * r + 0.587 * g + 0.114 * b;
+      return [Y, Y, Y];
+    });
+  }
+  steps.push(
+    `patch ${pw.toFixed(1)}x${ph.toFixed(1)} px centred on the ${region}, rotated ${roll.toFixed(1)} deg, turned ${pose.yaw.toFixed(1)} deg, slightly bowed, soft shadow`,
+  );
   const box: Box = [
     round1(Math.max(0, layer.bbox[0])),
     round1(Math.max(0, layer.bbox[1])),
     round1(Math.min(img.w, layer.bbox[2])),
     round1(Math.min(img.h, layer.bbox[3])),
   ];
-  steps.push(`spoof-region box = the patch's bounding box in output pixels [${box.map((v) => v.toFixed(1)).join(', ')}]`, `output ${img.w}x${img.h}`);
+  if (s.id === 'camera') steps.push('whole frame converted to grey, like the monochrome source');
+  steps.push(
+    `spoof-region box = the patch's bounding box in output pixels [${box.map((v) => v.toFixed(1)).join(', ')}]`,
+    `output ${img.w}x${img.h}`,
+  );
   return { img, steps, box };
 }
 

@@ -31,6 +31,3 @@ export {
   type ClipTokenizerOptions,
 } from './tokenizer';
 export type { ClipLogger } from './types';
-
-/** Cosine threshold below which the filtering stage drops a pair. */
-export const CLIP_SCORE_THRESHOLD = 0.15;

@@ -53,8 +53,8 @@ export async function preprocessImage(
     const meta = await image.metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('image has no dimensions');
     const target = resizedDimensions(meta.width, meta.height, size);
-    const left = Math.round((target.width - size) / 2);
-    const top = Math.round((target.height - size) / 2);
+    const left = roundHalfEven((target.width - size) / 2);
+    const top = roundHalfEven((target.height - size) / 2);
     const { data, info } = await image
       .resize(target.width, target.height, { fit: 'fill', kernel: 'cubic' })
       .extract({ left, top, width: size, height: size })
@@ -70,6 +70,15 @@ export async function preprocessImage(
     throw new CorruptImageError(path, err instanceof Error ? err.message : String(err));
   }
   return toNormalisedChw(pixels, size, mean, std);
+}
+
+/** Python's round(): halves go to the even neighbour (torchvision's CenterCrop offsets use it). */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 /** Converts interleaved 8-bit RGB to normalised float32 CHW. */

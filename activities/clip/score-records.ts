@@ -13,26 +13,29 @@ export function createScoreRecords(db: Db, scorer: () => Promise<ClipScorer>) {
     const clip = await scorer();
     const counts = emptyBatch();
     const pending = await recordsAwaiting(db, input.buildId, input.range, 'clip_filter', { set: 'pretrain' });
-    for (let i = 0; i < pending.length; i += input.clip.batchSize) {
-      const chunk = pending.slice(i, i + input.clip.batchSize);
-      const scores = await clip.score(
-        chunk.map(({ record, image }) => ({ imagePath: image.absPath, text: record.answer ?? '' })),
-        input.clip.batchSize,
-      );
-      const judged = chunk.map(({ record }, k) => {
-        const s = scores[k]!;
-        const verdict: Verdict =
-          'error' in s
-            ? { stage: 'clip_filter', verdict: 'failed', reason: s.code, detail: { error: s.error } }
-            : s.score >= input.clip.threshold
-              ? { stage: 'clip_filter', verdict: 'kept', detail: { score: s.score, model: clip.modelId } }
-              : { stage: 'clip_filter', verdict: 'dropped', reason: 'clip_below_threshold', detail: { score: s.score, threshold: input.clip.threshold, model: clip.modelId } };
-        countVerdict(counts, verdict);
-        return { id: record.id, verdict, clipScore: 'error' in s ? undefined : s.score };
-      });
-      await judgeRecords(db, input.buildId, judged);
-      heartbeat({ done: i + chunk.length, total: pending.length });
-    }
+    // One call per activity lets the scorer decode batch k+1 while batch k runs.
+    const scores = await clip.score(
+      pending.map(({ record, image }) => ({ imagePath: image.absPath, text: record.answer ?? '' })),
+      input.clip.batchSize,
+    );
+    const judged = pending.map(({ record }, k) => {
+      const s = scores[k]!;
+      const verdict: Verdict =
+        'error' in s
+          ? { stage: 'clip_filter', verdict: 'failed', reason: s.code, detail: { error: s.error } }
+          : s.score >= input.clip.threshold
+            ? { stage: 'clip_filter', verdict: 'kept', detail: { score: s.score, model: clip.modelId } }
+            : {
+                stage: 'clip_filter',
+                verdict: 'dropped',
+                reason: 'clip_below_threshold',
+                detail: { score: s.score, threshold: input.clip.threshold, model: clip.modelId },
+              };
+      countVerdict(counts, verdict);
+      return { id: record.id, verdict, clipScore: 'error' in s ? undefined : s.score };
+    });
+    await judgeRecords(db, input.buildId, judged);
+    heartbeat({ done: pending.length, total: pending.length });
     return { ...counts, modelId: clip.modelId, standIn: clip.standIn, provider: clip.provider };
   };
 }

@@ -296,14 +296,20 @@ class OnnxClipScorer implements ClipScorer {
 
   private async prepare(items: readonly ClipScoreItem[], indices: number[]): Promise<PreparedBatch> {
     const { imageSize, mean, std } = this.manifest;
-    const pixels = await Promise.all(
-      items.map((item) =>
-        preprocessImage(item.imagePath, imageSize, mean, std).catch((err: unknown) => {
+    // Pairs sharing an image within a batch share one decode.
+    const decodes = new Map<string, Promise<Float32Array | CorruptImageError>>();
+    const decode = (imagePath: string): Promise<Float32Array | CorruptImageError> => {
+      let pending = decodes.get(imagePath);
+      if (pending === undefined) {
+        pending = preprocessImage(imagePath, imageSize, mean, std).catch((err: unknown) => {
           if (err instanceof CorruptImageError) return err;
           throw err;
-        }),
-      ),
-    );
+        });
+        decodes.set(imagePath, pending);
+      }
+      return pending;
+    };
+    const pixels = await Promise.all(items.map((item) => decode(item.imagePath)));
     return { indices, pixels, texts: items.map((i) => i.text) };
   }
 

@@ -1,6 +1,8 @@
 /**
  * ONNX Runtime session loading: CUDA first, CPU when the CUDA provider cannot be loaded.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import type { ClipLogger } from './types';
@@ -37,7 +39,9 @@ export async function loadSession(modelPath: string, options: LoadSessionOptions
   const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...options.sessionOptions };
   const preferGpu = options.preferGpu ?? true;
   let cudaError: string | undefined;
-  if (preferGpu && cudaFailure === undefined) {
+  if (preferGpu && cudaFailure === undefined && !cudaLibraryPresent()) {
+    cudaError = 'the CUDA provider library is not installed (a GPU worker installs it with `npm run setup:gpu`)';
+  } else if (preferGpu && cudaFailure === undefined) {
     try {
       const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cuda'] });
       return { session, provider: 'cuda' };
@@ -56,6 +60,17 @@ export async function loadSession(modelPath: string, options: LoadSessionOptions
     });
   }
   return { session, provider: 'cpu' };
+}
+
+/**
+ * onnxruntime-node ships the CUDA provider as a separate library that its install step downloads
+ * only on request; without it a CUDA session cannot load, so it is not tried (which would also
+ * print a native error line).
+ */
+function cudaLibraryPresent(): boolean {
+  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  const dir = path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+  return fs.existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so')) || fs.existsSync(path.join(dir, 'onnxruntime_providers_cuda.dll'));
 }
 
 /** Why CUDA could not be used in this process, once a load has fallen back to the CPU. */

@@ -1,0 +1,34 @@
+/**
+ * A reader for the LLaVA conversation format as Bunny's loader expects it: a JSON array of
+ * `{ id, image, conversations: [{ from: 'human', value: '<image>\n…' }, { from: 'gpt', value }] }`.
+ * It throws on the first malformed record.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface LlavaRecord {
+  id: string;
+  image: string;
+  conversations: { from: string; value: string }[];
+}
+
+export function readLlava(dir: string, file: string): LlavaRecord[] {
+  const data: unknown = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  if (!Array.isArray(data)) throw new Error(`${file} is not a JSON array`);
+  const ids = new Set<string>();
+  for (const [i, r] of (data as LlavaRecord[]).entries()) {
+    const where = `${file}[${i}]`;
+    if (typeof r.id !== 'string' || !r.id) throw new Error(`${where}: id missing`);
+    if (ids.has(r.id)) throw new Error(`${where}: duplicate id ${r.id}`);
+    ids.add(r.id);
+    if (typeof r.image !== 'string' || path.isAbsolute(r.image)) throw new Error(`${where}: image must be a relative path`);
+    if (!fs.existsSync(path.join(dir, r.image))) throw new Error(`${where}: image ${r.image} is missing`);
+    const [human, gpt, ...rest] = r.conversations ?? [];
+    if (!human || !gpt || rest.length) throw new Error(`${where}: expected exactly one human and one gpt turn`);
+    if (human.from !== 'human' || !human.value.startsWith('<image>\n') || human.value.length <= 8) {
+      throw new Error(`${where}: the human turn must start with "<image>\\n" and ask a question`);
+    }
+    if (gpt.from !== 'gpt' || !gpt.value.trim()) throw new Error(`${where}: the gpt turn is empty`);
+  }
+  return data as LlavaRecord[];
+}
