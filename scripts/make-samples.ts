@@ -594,7 +594,7 @@ function composite(dst: Img, layer: Warped): void {
 
 /** Separable box blur, three passes (close to a Gaussian of sd ~ r). */
 function blurMask(mask: Float32Array, w: number, h: number, r: number): Float32Array {
-  let cur = mask.slice();
+  const cur = mask.slice();
   const tmp = new Float32Array(w * h);
   const R = Math.max(1, Math.round(r));
   for (let pass = 0; pass < 3; pass++) {

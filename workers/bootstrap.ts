@@ -2,7 +2,7 @@
  * Shared worker bootstrap: builds the clients once — database, model endpoints, CLIP session —
  * and creates the worker for each task queue with its activities wired in.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, type NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { createClipActivities, createLlmActivities, createPipelineActivities, type Assets } from '../activities';
 import { loadClipModel, type ClipScorer } from '../activities/clip/scorer';

@@ -92,11 +92,17 @@ export async function buildDatasetWorkflow(raw: BuildInput): Promise<ExportOutpu
   if (input.review.required) {
     enter('review');
     Object.assign(review, await pipeline.describeReview({ buildId }), { waiting: true });
-    stages.push({ stage: 'review', state: 'waiting', batchesDone: 0, batchesTotal: 1, counts: emptyCounts() });
+    const gate: StageProgress = {
+      stage: 'review',
+      state: 'waiting',
+      batchesDone: 0,
+      batchesTotal: 1,
+      counts: { ...emptyCounts(), in: review.pending },
+    };
+    stages.push(gate);
     await condition(() => approval !== undefined);
-    review.waiting = false;
-    review.approved = true;
-    stages[stages.length - 1]!.state = 'done';
+    Object.assign(review, { waiting: false, approved: true });
+    Object.assign(gate, { state: 'done', batchesDone: 1, counts: { ...gate.counts, kept: review.pending } });
     reviewOutcome = { reviewer: approval!.reviewer, note: approval!.note, approvedAt: new Date().toISOString() };
   }
 

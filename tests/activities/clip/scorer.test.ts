@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 
-import * as clip from '../../../activities/clip';
+import type * as clip from '../../../activities/clip';
 import * as preprocessModule from '../../../activities/clip/preprocess';
 import {
   CLIP_DOWNLOAD_COMMAND,
