@@ -21,7 +21,10 @@ export interface Verdict {
 export async function writeRecords(db: Db, buildId: string, rows: { record: RecordRow; verdicts: Verdict[] }[]) {
   if (rows.length === 0) return;
   await db.transaction(async (tx) => {
-    await tx.insert(records).values(rows.map((r) => r.record)).onConflictDoNothing();
+    await tx
+      .insert(records)
+      .values(rows.map((r) => r.record))
+      .onConflictDoNothing();
     const vs = rows.flatMap((r) => r.verdicts.map((v) => ({ buildId, recordId: r.record.id, ...v })));
     if (vs.length) await tx.insert(verdicts).values(vs).onConflictDoNothing();
   });
@@ -35,11 +38,15 @@ export async function judgeRecords(
 ): Promise<void> {
   if (judged.length === 0) return;
   await db.transaction(async (tx) => {
-    await tx
+    const inserted = await tx
       .insert(verdicts)
       .values(judged.map((j) => ({ buildId, recordId: j.id, ...j.verdict })))
-      .onConflictDoNothing();
+      .onConflictDoNothing()
+      .returning({ recordId: verdicts.recordId, stage: verdicts.stage });
+    // Only a verdict that was written may move its record, so status and verdict always agree.
+    const fresh = new Set(inserted.map((v) => `${v.recordId}\u0000${v.stage}`));
     for (const j of judged) {
+      if (!fresh.has(`${j.id}\u0000${j.verdict.stage}`)) continue;
       const leaving = j.verdict.verdict !== 'kept';
       await tx
         .update(records)

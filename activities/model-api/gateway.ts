@@ -60,7 +60,19 @@ export interface ModelEndpoint {
 
 export function cacheKeyOf(r: ModelRequest): string {
   const { image, ...rest } = r;
-  const keyed = { ...rest, role: undefined, image: image?.contentHash ?? null };
+  // Keys are built from a fixed field order, so equal requests always hash alike.
+  const keyed = [
+    rest.role,
+    rest.model,
+    rest.style,
+    rest.responseFormat,
+    rest.temperature,
+    rest.maxTokens,
+    rest.system,
+    rest.prompt,
+    image?.contentHash ?? null,
+    rest.history ?? [],
+  ];
   return createHash('sha256').update(JSON.stringify(keyed)).digest('hex');
 }
 
@@ -68,7 +80,11 @@ export function createModelGateway(db: Db, endpoints: Record<ModelRole, ModelEnd
   return {
     async complete(buildId, request) {
       const key = cacheKeyOf(request);
-      const [hit] = await db.select().from(modelCache).where(sql`${modelCache.key} = ${key}`).limit(1);
+      const [hit] = await db
+        .select()
+        .from(modelCache)
+        .where(sql`${modelCache.key} = ${key}`)
+        .limit(1);
       if (hit) {
         await recordCall(db, buildId, key, request, hit.servedModel ?? hit.model, true, 0, 0);
         return { content: hit.content, servedModel: hit.servedModel ?? hit.model, cacheHit: true, cacheKey: key };
@@ -109,7 +125,11 @@ async function send(
   try {
     const dataUrl = r.image ? await imageDataUrl(r.image.path) : undefined;
     if (r.style === 'completion') {
-      const prompt = renderVicunaPrompt(r.system, [r.prompt, ...(r.history ?? []).map((h) => h.content)].join('\n'), !!dataUrl);
+      const prompt = renderVicunaPrompt(
+        r.system,
+        [r.prompt, ...(r.history ?? []).map((h) => h.content)].join('\n'),
+        !!dataUrl,
+      );
       const body = {
         model: r.model,
         prompt,
@@ -164,7 +184,10 @@ export function classify(err: unknown, r: ModelRequest, envPrefix: string): unkn
     );
   }
   if (status === 400 || status === 422 || status === 413) {
-    return new ModelRejectedError(`${where} rejected the request (HTTP ${status}): ${err.message}`, `model_rejected_${status}`);
+    return new ModelRejectedError(
+      `${where} rejected the request (HTTP ${status}): ${err.message}`,
+      `model_rejected_${status}`,
+    );
   }
   if (status === 429) {
     const retryAfter = Number(err.headers?.get?.('retry-after') ?? NaN);

@@ -7,8 +7,22 @@ import type { Task } from '../../config/build-input';
 import { normalizeForMatch } from './special-words';
 import type { Box } from './prompts';
 
-const SPOOF_WORDS = /\b(spoof(ed|ing)?|fake|attack|not (a )?(real|genuine|live)|presentation attack|forged|counterfeit)\b/;
-const REAL_WORDS = /\b(real|genuine|bona ?fide|live|authentic)\b/;
+const SPOOF_WORD = String.raw`(?:spoof(?:ed|ing)?|fake|attack|forged|counterfeit|forgery)`;
+const REAL_WORD = String.raw`(?:real|genuine|bona ?fide|live|authentic)`;
+// "no sign of a presentation attack" affirms a real face; "not real" affirms a spoof.
+const NEGATED_SPOOF = new RegExp(
+  String.raw`\b(?:no|not|without|never|free of)\b(?:\s+[\w-]+){0,4}?\s+${SPOOF_WORD}\b`,
+  'g',
+);
+const NEGATED_REAL = new RegExp(String.raw`\b(?:not|never|isn't|is not)\s+(?:a\s+|an\s+)?${REAL_WORD}\b`, 'g');
+const SAYS_SPOOF = new RegExp(String.raw`\bspoofcue\b|\b${SPOOF_WORD}\b`);
+const SAYS_REAL = new RegExp(String.raw`\brealcue\b|\b${REAL_WORD}\b`);
+
+/** Which authenticity an answer asserts, with negations read as the opposite claim. */
+export function statedAuthenticity(answer: string): { spoof: boolean; real: boolean } {
+  const text = normalizeForMatch(answer).replace(NEGATED_REAL, ' spoofcue ').replace(NEGATED_SPOOF, ' realcue ');
+  return { spoof: SAYS_SPOOF.test(text), real: SAYS_REAL.test(text) };
+}
 
 export function checkLabel(
   taxonomy: Taxonomy,
@@ -20,18 +34,17 @@ export function checkLabel(
 ): string | undefined {
   const text = normalizeForMatch(answer);
   if (task === 'coarse') {
-    const saysSpoof = SPOOF_WORDS.test(text);
-    const saysReal = REAL_WORDS.test(text.replace(SPOOF_WORDS, ' '));
-    if (cls.attack && !saysSpoof) return 'coarse_answer_contradicts_label';
-    if (!cls.attack && saysSpoof && !saysReal) return 'coarse_answer_contradicts_label';
+    const said = statedAuthenticity(answer);
+    if (cls.attack ? !said.spoof : said.spoof) return 'coarse_answer_contradicts_label';
     return undefined;
   }
   if (task === 'fine') {
-    if (!cls.attack) return SPOOF_WORDS.test(text) && !REAL_WORDS.test(text) ? 'fine_answer_names_an_attack' : undefined;
+    if (!cls.attack) return statedAuthenticity(answer).spoof ? 'fine_answer_names_an_attack' : undefined;
     const names = [cls.name, ...cls.synonyms].map(normalizeForMatch);
     if (names.some((n) => text.includes(n))) return undefined;
     const other = taxonomy.classes.find(
-      (c) => c.attack && c.name !== cls.name && [c.name, ...c.synonyms].some((n) => text.includes(normalizeForMatch(n))),
+      (c) =>
+        c.attack && c.name !== cls.name && [c.name, ...c.synonyms].some((n) => text.includes(normalizeForMatch(n))),
     );
     return other ? 'fine_answer_names_another_class' : 'fine_answer_names_no_class';
   }
@@ -44,7 +57,9 @@ export function checkLabel(
 }
 
 export function findBox(text: string): Box | undefined {
-  const m = /\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]/.exec(text);
+  const m = /\[\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\]/.exec(
+    text,
+  );
   return m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : undefined;
 }
 

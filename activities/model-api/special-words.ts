@@ -9,9 +9,9 @@ export function normalizeForMatch(text: string): string {
     .replace(/[\u2018\u2019\u201A\u201B\u2032\u0060\u00B4]/g, "'")
     .replace(/[\u201C\u201D\u201E\u201F\u2033]/g, '"')
     .toLowerCase()
-    .replace(/\bas an al\b/g, 'as an ai')
     .replace(/\s+/g, ' ')
-    .trim();
+    .trim()
+    .replace(/\bas an al\b/g, 'as an ai');
 }
 
 export interface SpecialWordsFilter {
@@ -20,11 +20,17 @@ export interface SpecialWordsFilter {
 }
 
 export function createSpecialWordsFilter(phrases: readonly string[]): SpecialWordsFilter {
-  const prepared = phrases.map((p) => ({ phrase: p, needle: normalizeForMatch(p) }));
+  // A phrase matches only as whole words: "I cannot" must not match inside "an AI cannot".
+  const prepared = phrases.map((p) => ({
+    phrase: p,
+    pattern: new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(normalizeForMatch(p))}(?![\\p{L}\\p{N}])`, 'u'),
+  }));
   return {
     match(text) {
       const hay = normalizeForMatch(text);
-      return prepared.find((p) => hay.includes(p.needle))?.phrase;
+      return prepared.find((p) => p.pattern.test(hay))?.phrase;
     },
   };
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

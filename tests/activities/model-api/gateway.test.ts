@@ -50,9 +50,13 @@ beforeAll(async () => {
   imageA = path.join(dir, 'a.png');
   imageACopy = path.join(dir, 'copy-of-a.png');
   imageB = path.join(dir, 'b.png');
-  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 140, b: 110 } } }).png().toFile(imageA);
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 140, b: 110 } } })
+    .png()
+    .toFile(imageA);
   fs.copyFileSync(imageA, imageACopy);
-  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 20, g: 40, b: 60 } } }).png().toFile(imageB);
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 20, g: 40, b: 60 } } })
+    .png()
+    .toFile(imageB);
 });
 
 afterAll(async () => {
@@ -83,11 +87,16 @@ const endpointFor = (baseURL: string, envPrefix = 'FASFORGE_VISION'): ModelEndpo
   envPrefix,
 });
 
-async function simulatorGateway(options: SimulatorOptions = {}): Promise<{ sim: RunningSimulator; gateway: ModelGateway }> {
+async function simulatorGateway(
+  options: SimulatorOptions = {},
+): Promise<{ sim: RunningSimulator; gateway: ModelGateway }> {
   const sim = await startSimulator(options);
   started.push(sim);
   const endpoint = endpointFor(sim.url);
-  return { sim, gateway: createModelGateway(db, { vision: endpoint, text: { ...endpoint, envPrefix: 'FASFORGE_TEXT' } }) };
+  return {
+    sim,
+    gateway: createModelGateway(db, { vision: endpoint, text: { ...endpoint, envPrefix: 'FASFORGE_TEXT' } }),
+  };
 }
 
 interface Received {
@@ -110,7 +119,11 @@ async function tinyServer(status: number, body: unknown, headers: Record<string,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const handle = { url: `http://127.0.0.1:${port}/v1`, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const handle = {
+    url: `http://127.0.0.1:${port}/v1`,
+    received,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
   started.push(handle);
   return handle;
 }
@@ -156,7 +169,12 @@ describe('the response cache', () => {
     const { sim, gateway } = await simulatorGateway();
     const r = request();
     await gateway.complete('build-cache-3', r);
-    for (const change of [{ temperature: 0.3 }, { maxTokens: 256 }, { model: 'other-model' }, { responseFormat: 'text' as const }]) {
+    for (const change of [
+      { temperature: 0.3 },
+      { maxTokens: 256 },
+      { model: 'other-model' },
+      { responseFormat: 'text' as const },
+    ]) {
       expect((await gateway.complete('build-cache-3', { ...r, ...change })).cacheHit).toBe(false);
     }
     expect(sim.stats().requests).toBe(5);
@@ -170,7 +188,12 @@ describe('the response cache', () => {
     await gateway.complete('build-totals-a', other);
     await gateway.complete('build-totals-a', shared); // a repeat within the build is not counted twice
     const a = await modelCallTotals(db, 'build-totals-a');
-    expect(a).toEqual({ made: 2, cacheHits: 0, promptTokens: expect.any(Number), completionTokens: expect.any(Number) });
+    expect(a).toEqual({
+      made: 2,
+      cacheHits: 0,
+      promptTokens: expect.any(Number),
+      completionTokens: expect.any(Number),
+    });
     expect(a.promptTokens).toBeGreaterThan(0);
     expect(a.completionTokens).toBeGreaterThan(0);
 
@@ -187,7 +210,12 @@ describe('the response cache', () => {
   });
 
   test('reports zeros for a build that made no calls', async () => {
-    expect(await modelCallTotals(db, 'build-with-no-calls')).toEqual({ made: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0 });
+    expect(await modelCallTotals(db, 'build-with-no-calls')).toEqual({
+      made: 0,
+      cacheHits: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
   });
 
   test('keys an image by its content hash, not its path', async () => {
@@ -196,13 +224,19 @@ describe('the response cache', () => {
     const first = await gateway.complete('build-image', r);
     expect(first.cacheHit).toBe(false);
 
-    const samePixelsElsewhere = await gateway.complete('build-image', { ...r, image: { path: imageACopy, contentHash: hashOf(imageACopy) } });
+    const samePixelsElsewhere = await gateway.complete('build-image', {
+      ...r,
+      image: { path: imageACopy, contentHash: hashOf(imageACopy) },
+    });
     expect(hashOf(imageACopy)).toBe(hashOf(imageA));
     expect(samePixelsElsewhere.cacheHit).toBe(true);
     expect(samePixelsElsewhere.content).toBe(first.content);
     expect(sim.stats().requests).toBe(1);
 
-    const otherPixelsSamePath = await gateway.complete('build-image', { ...r, image: { path: imageA, contentHash: hashOf(imageB) } });
+    const otherPixelsSamePath = await gateway.complete('build-image', {
+      ...r,
+      image: { path: imageA, contentHash: hashOf(imageB) },
+    });
     expect(otherPixelsSamePath.cacheHit).toBe(false);
     expect(sim.stats().requests).toBe(2);
   });
@@ -222,7 +256,9 @@ describe('what is sent', () => {
     object: 'chat.completion',
     created: 1,
     model: 'served-model',
-    choices: [{ index: 0, message: { role: 'assistant', content: '{"question":"q?","answer":"a."}' }, finish_reason: 'stop' }],
+    choices: [
+      { index: 0, message: { role: 'assistant', content: '{"question":"q?","answer":"a."}' }, finish_reason: 'stop' },
+    ],
     usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
   };
   const okCompletion = {
@@ -236,31 +272,58 @@ describe('what is sent', () => {
 
   test('a chat request carries the system prompt, the image as a data URL and JSON mode', async () => {
     const server = await tinyServer(200, okChat);
-    const gateway = createModelGateway(db, { vision: endpointFor(server.url), text: endpointFor(server.url, 'FASFORGE_TEXT') });
+    const gateway = createModelGateway(db, {
+      vision: endpointFor(server.url),
+      text: endpointFor(server.url, 'FASFORGE_TEXT'),
+    });
     const r = request({ image: { path: imageA, contentHash: hashOf(imageA) } });
     const reply = await gateway.complete('build-sent-chat', r);
-    expect(reply).toMatchObject({ content: okChat.choices[0]!.message.content, servedModel: 'served-model', cacheHit: false });
+    expect(reply).toMatchObject({
+      content: okChat.choices[0]!.message.content,
+      servedModel: 'served-model',
+      cacheHit: false,
+    });
     expect(server.received).toHaveLength(1);
     const { url, body, headers } = server.received[0]!;
     expect(url).toBe('/v1/chat/completions');
     expect(headers.authorization).toBe(`Bearer ${API_KEY}`);
-    expect(body).toMatchObject({ model: 'simulated-mllm', temperature: 0.2, max_tokens: 512, response_format: { type: 'json_object' } });
+    expect(body).toMatchObject({
+      model: 'simulated-mllm',
+      temperature: 0.2,
+      max_tokens: 512,
+      response_format: { type: 'json_object' },
+    });
     const messages = body.messages as { role: string; content: unknown }[];
     expect(messages[0]).toEqual({ role: 'system', content: prompts.system });
     expect(messages[1]).toEqual({
       role: 'user',
       content: [
-        { type: 'image_url', image_url: { url: `data:image/png;base64,${fs.readFileSync(imageA).toString('base64')}` } },
+        {
+          type: 'image_url',
+          image_url: { url: `data:image/png;base64,${fs.readFileSync(imageA).toString('base64')}` },
+        },
         { type: 'text', text: r.prompt },
       ],
     });
-    expect(await modelCallTotals(db, 'build-sent-chat')).toEqual({ made: 1, cacheHits: 0, promptTokens: 11, completionTokens: 7 });
+    expect(await modelCallTotals(db, 'build-sent-chat')).toEqual({
+      made: 1,
+      cacheHits: 0,
+      promptTokens: 11,
+      completionTokens: 7,
+    });
   });
 
   test('a completion request carries the Vicuna prompt and the image bytes', async () => {
     const server = await tinyServer(200, okCompletion);
-    const gateway = createModelGateway(db, { vision: endpointFor(server.url), text: endpointFor(server.url, 'FASFORGE_TEXT') });
-    const r = request({ style: 'completion', responseFormat: 'text', image: { path: imageA, contentHash: hashOf(imageA) } });
+    const gateway = createModelGateway(db, {
+      vision: endpointFor(server.url),
+      text: endpointFor(server.url, 'FASFORGE_TEXT'),
+    });
+    const r = request({
+      style: 'completion',
+      responseFormat: 'text',
+      image: { path: imageA, contentHash: hashOf(imageA) },
+    });
     const reply = await gateway.complete('build-sent-completion', r);
     expect(reply.content).toBe('Question: q?\nAnswer: a.');
     const { url, body } = server.received[0]!;
@@ -298,7 +361,11 @@ describe('error classification', () => {
   });
 
   test('leaves the retry delay to the policy when a 429 has no usable retry-after', async () => {
-    const server = await tinyServer(429, { error: { message: 'slow down', type: 'requests' } }, { 'retry-after': 'soon' });
+    const server = await tinyServer(
+      429,
+      { error: { message: 'slow down', type: 'requests' } },
+      { 'retry-after': 'soon' },
+    );
     const gateway = createModelGateway(db, { vision: endpointFor(server.url), text: endpointFor(server.url) });
     const failure = (await caught(gateway.complete('build-429-nodelay', request()))) as ApplicationFailure;
     expect(failure).toBeInstanceOf(ApplicationFailure);
@@ -306,26 +373,45 @@ describe('error classification', () => {
     expect(failure.nextRetryDelay).toBeUndefined();
   });
 
-  test.each([401, 403])('turns a %i into a non-retryable failure naming the API key setting without the key', async (status) => {
-    const server = await tinyServer(status, {
-      error: { message: `Incorrect API key provided: ${API_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' },
-    });
-    const gateway = createModelGateway(db, { vision: endpointFor(server.url), text: endpointFor(server.url, 'FASFORGE_TEXT') });
-    const err = await caught(gateway.complete(`build-${status}`, request()));
-    expect(server.received[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    const failure = err as ApplicationFailure;
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.type).toBe('ModelRequestRejected');
-    expect(failure.message).toContain('FASFORGE_VISION_API_KEY');
-    expect(failure.message).toContain(`HTTP ${status}`);
-    const everything = [failure.message, failure.stack ?? '', String(failure), JSON.stringify(failure.details ?? null), String(failure.cause ?? '')].join('\n');
-    expect(everything).not.toContain(API_KEY);
-  });
+  test.each([401, 403])(
+    'turns a %i into a non-retryable failure naming the API key setting without the key',
+    async (status) => {
+      const server = await tinyServer(status, {
+        error: {
+          message: `Incorrect API key provided: ${API_KEY}`,
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+        },
+      });
+      const gateway = createModelGateway(db, {
+        vision: endpointFor(server.url),
+        text: endpointFor(server.url, 'FASFORGE_TEXT'),
+      });
+      const err = await caught(gateway.complete(`build-${status}`, request()));
+      expect(server.received[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      const failure = err as ApplicationFailure;
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.type).toBe('ModelRequestRejected');
+      expect(failure.message).toContain('FASFORGE_VISION_API_KEY');
+      expect(failure.message).toContain(`HTTP ${status}`);
+      const everything = [
+        failure.message,
+        failure.stack ?? '',
+        String(failure),
+        JSON.stringify(failure.details ?? null),
+        String(failure.cause ?? ''),
+      ].join('\n');
+      expect(everything).not.toContain(API_KEY);
+    },
+  );
 
   test('names the text endpoint setting for a text request', async () => {
     const server = await tinyServer(401, { error: { message: 'bad key' } });
-    const gateway = createModelGateway(db, { vision: endpointFor(server.url), text: endpointFor(server.url, 'FASFORGE_TEXT') });
+    const gateway = createModelGateway(db, {
+      vision: endpointFor(server.url),
+      text: endpointFor(server.url, 'FASFORGE_TEXT'),
+    });
     const failure = (await caught(gateway.complete('build-401-text', request({ role: 'text' })))) as ApplicationFailure;
     expect(failure.message).toContain('FASFORGE_TEXT_API_KEY');
   });
@@ -340,7 +426,9 @@ describe('error classification', () => {
   });
 
   test.each([400, 413, 422])('turns a %i into a per-record ModelRejectedError', async (status) => {
-    const server = await tinyServer(status, { error: { message: 'image too large for this model', type: 'invalid_request_error' } });
+    const server = await tinyServer(status, {
+      error: { message: 'image too large for this model', type: 'invalid_request_error' },
+    });
     const gateway = createModelGateway(db, { vision: endpointFor(server.url), text: endpointFor(server.url) });
     const r = request();
     const err = await caught(gateway.complete(`build-${status}`, r));

@@ -16,7 +16,14 @@ const print = cls('Print');
 
 describe('checkLabel for the coarse task', () => {
   test('accepts a spoof answer for an attack picture', () => {
-    expect(checkLabel(taxonomy, 'coarse', print, 'The image is a spoof face: a printed photograph of a face is presented to the camera.')).toBeUndefined();
+    expect(
+      checkLabel(
+        taxonomy,
+        'coarse',
+        print,
+        'The image is a spoof face: a printed photograph of a face is presented to the camera.',
+      ),
+    ).toBeUndefined();
   });
 
   test('accepts "not real" as a spoof answer for an attack picture', () => {
@@ -25,12 +32,19 @@ describe('checkLabel for the coarse task', () => {
 
   test('rejects a real answer for an attack picture', () => {
     expect(
-      checkLabel(taxonomy, 'coarse', print, 'The face in this picture is real: the skin texture and natural shading are consistent with a live person.'),
+      checkLabel(
+        taxonomy,
+        'coarse',
+        print,
+        'The face in this picture is real: the skin texture and natural shading are consistent with a live person.',
+      ),
     ).toBe('coarse_answer_contradicts_label');
   });
 
   test('accepts a real answer for a bona fide picture', () => {
-    expect(checkLabel(taxonomy, 'coarse', bonafide, 'The face is genuine and belongs to a live person.')).toBeUndefined();
+    expect(
+      checkLabel(taxonomy, 'coarse', bonafide, 'The face is genuine and belongs to a live person.'),
+    ).toBeUndefined();
   });
 
   test('accepts a bona fide answer that mentions spoofing only to deny it', () => {
@@ -38,20 +52,29 @@ describe('checkLabel for the coarse task', () => {
   });
 
   test('rejects a spoof answer for a bona fide picture', () => {
-    expect(checkLabel(taxonomy, 'coarse', bonafide, 'This is a spoof face. The picture reveals a printed photograph, so the face is fake.')).toBe(
-      'coarse_answer_contradicts_label',
-    );
+    expect(
+      checkLabel(
+        taxonomy,
+        'coarse',
+        bonafide,
+        'This is a spoof face. The picture reveals a printed photograph, so the face is fake.',
+      ),
+    ).toBe('coarse_answer_contradicts_label');
   });
 
   test('reads the answer regardless of case and typographic quotes', () => {
-    expect(checkLabel(taxonomy, 'coarse', bonafide, 'THE FACE IS \u201CFAKE\u201D.')).toBe('coarse_answer_contradicts_label');
-    expect(checkLabel(taxonomy, 'coarse', print, 'THE FACE IS \u201CREAL\u201D.')).toBe('coarse_answer_contradicts_label');
+    expect(checkLabel(taxonomy, 'coarse', bonafide, 'THE FACE IS \u201CFAKE\u201D.')).toBe(
+      'coarse_answer_contradicts_label',
+    );
+    expect(checkLabel(taxonomy, 'coarse', print, 'THE FACE IS \u201CREAL\u201D.')).toBe(
+      'coarse_answer_contradicts_label',
+    );
   });
 
   // Bug (activities/model-api/label-check.ts:23,25): for an attack picture any spoof word counts as
   // saying "spoof", even when negated, so a real answer that says there is "no sign of a presentation
   // attack" (the simulator's own contradiction answer) passes the label check.
-  test.failing('rejects a real answer for an attack picture that denies any presentation attack', () => {
+  test('rejects a real answer for an attack picture that denies any presentation attack', () => {
     expect(
       checkLabel(
         taxonomy,
@@ -65,43 +88,66 @@ describe('checkLabel for the coarse task', () => {
   // Bug (activities/model-api/label-check.ts:24): `text.replace(SPOOF_WORDS, ' ')` has no `g` flag, so
   // only the first spoof word is removed; a later "not real" / "not genuine" then leaves "real" /
   // "genuine" behind and a clear spoof answer for a bona fide picture passes.
-  test.failing('rejects a spoof answer for a bona fide picture that also says "not real"', () => {
-    expect(checkLabel(taxonomy, 'coarse', bonafide, 'This is a spoof; the face is not real.')).toBe('coarse_answer_contradicts_label');
-    expect(checkLabel(taxonomy, 'coarse', bonafide, 'The face is fake and not genuine.')).toBe('coarse_answer_contradicts_label');
+  test('rejects a spoof answer for a bona fide picture that also says "not real"', () => {
+    expect(checkLabel(taxonomy, 'coarse', bonafide, 'This is a spoof; the face is not real.')).toBe(
+      'coarse_answer_contradicts_label',
+    );
+    expect(checkLabel(taxonomy, 'coarse', bonafide, 'The face is fake and not genuine.')).toBe(
+      'coarse_answer_contradicts_label',
+    );
   });
 });
 
 describe('checkLabel for the fine task', () => {
   test('accepts an answer that names the right class', () => {
-    expect(checkLabel(taxonomy, 'fine', print, 'This picture shows a Print Attack: a printed photograph of a face is used.')).toBeUndefined();
+    expect(
+      checkLabel(taxonomy, 'fine', print, 'This picture shows a Print Attack: a printed photograph of a face is used.'),
+    ).toBeUndefined();
     expect(checkLabel(taxonomy, 'fine', cls('Partial Eye'), 'THE ATTACK TYPE IS PARTIAL EYE ATTACK.')).toBeUndefined();
   });
 
   test('accepts an answer that names the class by a synonym', () => {
-    expect(checkLabel(taxonomy, 'fine', cls('Fakehead'), 'A mannequin is placed in front of the camera to deceive it.')).toBeUndefined();
-    expect(checkLabel(taxonomy, 'fine', cls('Flexible mask'), 'The person wears a silicone mask over the whole face.')).toBeUndefined();
+    expect(
+      checkLabel(taxonomy, 'fine', cls('Fakehead'), 'A mannequin is placed in front of the camera to deceive it.'),
+    ).toBeUndefined();
+    expect(
+      checkLabel(taxonomy, 'fine', cls('Flexible mask'), 'The person wears a silicone mask over the whole face.'),
+    ).toBeUndefined();
   });
 
   test('rejects an answer that names another class', () => {
-    expect(checkLabel(taxonomy, 'fine', print, 'This picture shows a Replay Attack: a face is replayed on a phone.')).toBe(
+    expect(
+      checkLabel(taxonomy, 'fine', print, 'This picture shows a Replay Attack: a face is replayed on a phone.'),
+    ).toBe('fine_answer_names_another_class');
+    expect(checkLabel(taxonomy, 'fine', cls('Fakehead'), 'The person wears a latex mask.')).toBe(
       'fine_answer_names_another_class',
     );
-    expect(checkLabel(taxonomy, 'fine', cls('Fakehead'), 'The person wears a latex mask.')).toBe('fine_answer_names_another_class');
   });
 
   test('rejects an answer that names no class', () => {
-    expect(checkLabel(taxonomy, 'fine', print, 'This is some kind of presentation attack.')).toBe('fine_answer_names_no_class');
+    expect(checkLabel(taxonomy, 'fine', print, 'This is some kind of presentation attack.')).toBe(
+      'fine_answer_names_no_class',
+    );
   });
 
   test('accepts a bona fide fine answer for a bona fide picture', () => {
     expect(
-      checkLabel(taxonomy, 'fine', bonafide, 'There is no facial attack in this image; the face is bona fide and belongs to a live person.'),
+      checkLabel(
+        taxonomy,
+        'fine',
+        bonafide,
+        'There is no facial attack in this image; the face is bona fide and belongs to a live person.',
+      ),
     ).toBeUndefined();
-    expect(checkLabel(taxonomy, 'fine', bonafide, 'The face belongs to a person in front of the camera.')).toBeUndefined();
+    expect(
+      checkLabel(taxonomy, 'fine', bonafide, 'The face belongs to a person in front of the camera.'),
+    ).toBeUndefined();
   });
 
   test('rejects an answer naming an attack for a bona fide picture', () => {
-    expect(checkLabel(taxonomy, 'fine', bonafide, 'This picture shows a Print Attack with paper edges.')).toBe('fine_answer_names_an_attack');
+    expect(checkLabel(taxonomy, 'fine', bonafide, 'This picture shows a Print Attack with paper edges.')).toBe(
+      'fine_answer_names_an_attack',
+    );
   });
 });
 
@@ -109,16 +155,22 @@ describe('checkLabel for the localization task', () => {
   const box: Box = [92, 339, 352, 507];
 
   test('accepts an answer that states the box', () => {
-    expect(checkLabel(taxonomy, 'localization', print, 'The spoofing region is at [92.0, 339.0, 352.0, 507.0].', box)).toBeUndefined();
+    expect(
+      checkLabel(taxonomy, 'localization', print, 'The spoofing region is at [92.0, 339.0, 352.0, 507.0].', box),
+    ).toBeUndefined();
     expect(checkLabel(taxonomy, 'localization', print, 'The region is [92, 339, 352, 507].', box)).toBeUndefined();
   });
 
   test('accepts a box that overlaps enough', () => {
-    expect(checkLabel(taxonomy, 'localization', print, 'The region is at [100.0, 345.0, 350.0, 500.0].', box)).toBeUndefined();
+    expect(
+      checkLabel(taxonomy, 'localization', print, 'The region is at [100.0, 345.0, 350.0, 500.0].', box),
+    ).toBeUndefined();
   });
 
   test('rejects a box that overlaps too little', () => {
-    expect(checkLabel(taxonomy, 'localization', print, 'The region is at [10.0, 20.0, 60.0, 80.0].', box)).toBe('localization_box_mismatch');
+    expect(checkLabel(taxonomy, 'localization', print, 'The region is at [10.0, 20.0, 60.0, 80.0].', box)).toBe(
+      'localization_box_mismatch',
+    );
   });
 
   test('uses the given minimum IoU', () => {
@@ -128,7 +180,9 @@ describe('checkLabel for the localization task', () => {
   });
 
   test('rejects an answer with no box', () => {
-    expect(checkLabel(taxonomy, 'localization', print, 'The spoof area covers the eyes.', box)).toBe('localization_answer_has_no_box');
+    expect(checkLabel(taxonomy, 'localization', print, 'The spoof area covers the eyes.', box)).toBe(
+      'localization_answer_has_no_box',
+    );
   });
 
   test('has nothing to check without a ground-truth box', () => {

@@ -3,7 +3,10 @@
  */
 import { extractJson, parseAugmentation, parseJudge, parseQa } from '../../../activities/model-api/parse';
 
-const pair = { question: 'Is the face in this picture real?', answer: 'No, it is a printed photo held up to the camera.' };
+const pair = {
+  question: 'Is the face in this picture real?',
+  answer: 'No, it is a printed photo held up to the camera.',
+};
 
 describe('extractJson', () => {
   test('finds a JSON object inside a json code fence', () => {
@@ -17,12 +20,21 @@ describe('extractJson', () => {
   });
 
   test('takes the whole object when it holds nested objects', () => {
-    const value = { pairs: [{ question: 'a?', answer: 'b' }, { question: 'c?', answer: 'd' }], meta: { deep: { x: 1 } } };
+    const value = {
+      pairs: [
+        { question: 'a?', answer: 'b' },
+        { question: 'c?', answer: 'd' },
+      ],
+      meta: { deep: { x: 1 } },
+    };
     expect(extractJson(`prefix ${JSON.stringify(value)} suffix {"second": true}`)).toEqual({ ok: true, value });
   });
 
   test('ignores braces and escaped quotes inside strings', () => {
-    const value = { question: 'What does "}{" mean here?', answer: 'A brace } then { and a backslash \\ and a quote \\"' };
+    const value = {
+      question: 'What does "}{" mean here?',
+      answer: 'A brace } then { and a backslash \\ and a quote \\"',
+    };
     expect(extractJson(`Reply: ${JSON.stringify(value)} done`)).toEqual({ ok: true, value });
   });
 
@@ -90,10 +102,14 @@ describe('parseQa in text form', () => {
   });
 
   test('parses a question and an answer that run over several lines', () => {
-    const reply = 'Question: Looking at the lighting,\nis this face real?\nAnswer: It is a spoof.\nThe paper edges are visible\nat the bottom.';
+    const reply =
+      'Question: Looking at the lighting,\nis this face real?\nAnswer: It is a spoof.\nThe paper edges are visible\nat the bottom.';
     expect(parseQa(reply, 'text')).toEqual({
       ok: true,
-      value: { question: 'Looking at the lighting,\nis this face real?', answer: 'It is a spoof.\nThe paper edges are visible\nat the bottom.' },
+      value: {
+        question: 'Looking at the lighting,\nis this face real?',
+        answer: 'It is a spoof.\nThe paper edges are visible\nat the bottom.',
+      },
     });
   });
 
@@ -132,7 +148,10 @@ describe('parseAugmentation', () => {
   });
 
   test('rejects one pair', () => {
-    expect(parseAugmentation(JSON.stringify({ pairs: [pair] }))).toEqual({ ok: false, error: 'pairs: exactly two pairs are needed' });
+    expect(parseAugmentation(JSON.stringify({ pairs: [pair] }))).toEqual({
+      ok: false,
+      error: 'pairs: exactly two pairs are needed',
+    });
   });
 
   test('rejects three pairs', () => {
@@ -155,7 +174,10 @@ describe('parseAugmentation', () => {
   });
 
   test('passes on the error of a reply with no JSON', () => {
-    expect(parseAugmentation('I cannot help with that.')).toEqual({ ok: false, error: 'the reply holds no JSON object' });
+    expect(parseAugmentation('I cannot help with that.')).toEqual({
+      ok: false,
+      error: 'the reply holds no JSON object',
+    });
   });
 });
 

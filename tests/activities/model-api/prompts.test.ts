@@ -69,7 +69,9 @@ describe('renderConstructionPrompt', () => {
   });
 
   test('throws for the localization task without a box', () => {
-    expect(() => construction('localization', 'Partial Eye', 'json', null)).toThrow(/localization task needs a spoof-region box/);
+    expect(() => construction('localization', 'Partial Eye', 'json', null)).toThrow(
+      /localization task needs a spoof-region box/,
+    );
     expect(() =>
       renderConstructionPrompt({ prompts, task: 'localization', cls: cls('Partial Eye'), responseFormat: 'json' }),
     ).toThrow(/spoof-region box/);
@@ -91,7 +93,9 @@ describe('renderConstructionPrompt', () => {
   test('ends with the JSON reply format line when JSON is asked for', () => {
     const prompt = construction('coarse', 'Print', 'json');
     expect(prompt.endsWith(prompts.replyFormat.json)).toBe(true);
-    expect(prompt).toContain('Reply with one JSON object of the form {"question": "...", "answer": "..."} and nothing else.');
+    expect(prompt).toContain(
+      'Reply with one JSON object of the form {"question": "...", "answer": "..."} and nothing else.',
+    );
     expect(prompt).not.toContain(prompts.replyFormat.text);
   });
 
@@ -172,11 +176,13 @@ describe('fill', () => {
   });
 
   test('inserts values literally, without interpreting $ patterns or placeholders inside them', () => {
-    expect(fill('cost: {{v}}', { v: "$& $1 {{w}}" })).toBe('cost: $& $1 {{w}}');
+    expect(fill('cost: {{v}}', { v: '$& $1 {{w}}' })).toBe('cost: $& $1 {{w}}');
   });
 
   test('throws on a missing key and names it', () => {
-    expect(() => fill('Hello {{name}}, {{other}}', { name: 'x' })).toThrow('prompt template needs {{other}} but no value was given');
+    expect(() => fill('Hello {{name}}, {{other}}', { name: 'x' })).toThrow(
+      'prompt template needs {{other}} but no value was given',
+    );
   });
 
   test('accepts an empty string as a value', () => {

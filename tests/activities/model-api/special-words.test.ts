@@ -69,7 +69,7 @@ describe('the special-words filter', () => {
   // Bug (activities/model-api/special-words.ts:12-13): the "as an al" -> "as an ai" rewrite runs
   // before whitespace is collapsed, so the letter-l form is missed when its first three words are
   // separated by more than one space or by a newline.
-  test.failing('matches the letter-l form with extra spaces or a newline inside "as an Al"', () => {
+  test('matches the letter-l form with extra spaces or a newline inside "as an Al"', () => {
     expect(filter.match('As  an Al language model, I would not guess.')).toBe('as an AI language model');
     expect(filter.match('As an\nAl language model, I would not guess.')).toBe('as an AI language model');
   });
@@ -89,10 +89,16 @@ describe('the special-words filter', () => {
   });
 
   test.each([
-    ['The face in this picture is real: the skin texture, the natural shading and the depth of the facial features are consistent with a live person.'],
+    [
+      'The face in this picture is real: the skin texture, the natural shading and the depth of the facial features are consistent with a live person.',
+    ],
     ['This is a spoof face. The picture reveals a printed photograph of a face, so the face is fake.'],
-    ['The spoofing region is precisely identified at [92.0, 339.0, 352.0, 507.0]. Here, a mask is placed to mimic human facial attributes.'],
-    ['According to the picture, the "Face Facial Lighting" is intense and creates an artificial glare, so the face is a spoof.'],
+    [
+      'The spoofing region is precisely identified at [92.0, 339.0, 352.0, 507.0]. Here, a mask is placed to mimic human facial attributes.',
+    ],
+    [
+      'According to the picture, the "Face Facial Lighting" is intense and creates an artificial glare, so the face is a spoof.',
+    ],
     ['As an additional cue, the paper edges are visible at the bottom, so this is a Print Attack.'],
     ['The determination is clear: the face is bona fide and the lighting is natural.'],
     [''],
@@ -103,7 +109,7 @@ describe('the special-words filter', () => {
   // Bug (activities/model-api/special-words.ts:27): phrases are matched as plain substrings with no
   // word boundary, so "I cannot" is found inside "AI cannot" and a definite, clean answer is dropped
   // as a refusal.
-  test.failing('does not match a phrase that starts inside another word ("an AI cannot")', () => {
+  test('does not match a phrase that starts inside another word ("an AI cannot")', () => {
     expect(filter.match('This is a crude print attack that even a simple AI cannot be fooled by.')).toBeUndefined();
   });
 });
