@@ -33,11 +33,16 @@ export interface OpenDatabaseOptions {
   url?: string;
   embeddedDir: string;
   poolSize?: number;
+  /** Called when an idle pooled connection fails; the pool has already discarded it. */
+  onIdleError?: (err: Error) => void;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDatabase> {
   if (options.url) {
     const pool = new Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // An idle connection the server closes (a restart, an admin's terminate) is dropped from the
+    // pool and replaced on next use; without a listener it would crash the process.
+    pool.on('error', (err) => options.onIdleError?.(err));
     const db = drizzlePg(pool, { schema });
     await migratePg(db, { migrationsFolder });
     return { db: db as unknown as Db, kind: 'postgres', location: redactUrl(options.url), close: () => pool.end() };
