@@ -16,8 +16,19 @@ export async function connectClient(env: FasforgeEnv, address?: string): Promise
 
 export async function startBuild(client: Client, file: string, id?: string): Promise<string> {
   const input = readBuildFile(file);
-  const workflowId = id ?? `build-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
-  await client.workflow.start(BUILD_WORKFLOW, { taskQueue: TASK_QUEUES.pipeline, workflowId, args: [input] });
+  const workflowId =
+    id ??
+    `build-${new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}`;
+  // A build id names one build: starting it again, even after it finished, is refused.
+  await client.workflow.start(BUILD_WORKFLOW, {
+    taskQueue: TASK_QUEUES.pipeline,
+    workflowId,
+    args: [input],
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+  });
   return workflowId;
 }
 
@@ -26,7 +37,8 @@ export async function printStatus(client: Client, workflowId: string, json: bool
   try {
     progress = await readProgress(client, workflowId);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`no build with workflow id ${workflowId} in this namespace`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`no build with workflow id ${workflowId} in this namespace`);
     throw err;
   }
   const desc = await client.workflow.getHandle(workflowId).describe();
@@ -38,7 +50,9 @@ export async function printStatus(client: Client, workflowId: string, json: bool
     for (const s of progress.stages) console.log(`  ${formatStage(s)}`);
     if (review?.waiting) {
       console.log(`  review: ${review.pending} records await review; approve with`);
-      console.log(`    temporal workflow signal --workflow-id ${workflowId} --name approveReview --input '{"reviewer":"<name>"}'`);
+      console.log(
+        `    temporal workflow signal --workflow-id ${workflowId} --name approveReview --input '{"reviewer":"<name>"}'`,
+      );
     }
   }
   return desc.status.name;

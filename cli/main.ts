@@ -3,7 +3,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { parseEnv } from '../config/env';
+import { startSimulator } from '../simulator';
 import { QUEUES, type Queue } from '../workers/bootstrap';
+import { runWorkers } from '../workers/run';
 import { connectClient, printStatus, startBuild } from './build';
 import { DEMO_BUILD_FILE, runDemo } from './demo';
 import { findTemporalCli, installTemporalCli } from './temporal-dev';
@@ -15,7 +17,9 @@ const port = (v: string) => {
 };
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command('fasforge').description('Build FaceShield-style face anti-spoofing instruction datasets on Temporal');
+  const program = new Command('fasforge').description(
+    'Build FaceShield-style face anti-spoofing instruction datasets on Temporal',
+  );
 
   program
     .command('demo')
@@ -53,8 +57,8 @@ export async function main(argv: string[]): Promise<void> {
     .description('run workers for one task queue or all of them')
     .option('--queue <queue>', `one of ${QUEUES.join(', ')} or all`, 'all')
     .action(async (o: { queue: string }) => {
-      if (o.queue !== 'all' && !QUEUES.includes(o.queue as Queue)) throw new Error(`unknown queue ${o.queue}; use ${QUEUES.join(', ')} or all`);
-      const { runWorkers } = await import('../workers/run');
+      if (o.queue !== 'all' && !QUEUES.includes(o.queue as Queue))
+        throw new Error(`unknown queue ${o.queue}; use ${QUEUES.join(', ')} or all`);
       await runWorkers(o.queue === 'all' ? 'all' : [o.queue as Queue]);
     });
 
@@ -63,7 +67,6 @@ export async function main(argv: string[]): Promise<void> {
     .description("run fasforge's OpenAI-compatible model simulator")
     .option('--port <port>', 'port to listen on', port, 8400)
     .action(async (o: { port: number }) => {
-      const { startSimulator } = await import('../simulator');
       const sim = await startSimulator({ port: o.port });
       console.log(`fasforge model simulator at ${sim.url}`);
       await new Promise(() => undefined);

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { formatIssues } from './build-input';
 
 const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
-const optionalInt = (min: number, fallback: number) =>
-  z.preprocess((v) => (v === '' || v === undefined ? fallback : Number(v)), z.number().int().min(min));
+const optionalInt = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess((v) => (v === '' || v === undefined ? fallback : Number(v)), z.number().int().min(min).max(max));
 
 export const projectRoot = path.resolve(__dirname, '..');
 
@@ -24,7 +24,8 @@ const envSchema = z.object({
   FASFORGE_TEXT_BASE_URL: optional,
   FASFORGE_TEXT_API_KEY: optional,
   FASFORGE_TEXT_MODEL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('llama-3-8b-instruct')),
-  FASFORGE_MODEL_TIMEOUT_MS: optionalInt(1000, 120_000),
+  // At most 25 minutes: a request must end before its activity's 30-minute timeout.
+  FASFORGE_MODEL_TIMEOUT_MS: optionalInt(1000, 120_000, 1_500_000),
   FASFORGE_CLIP_MODEL_DIR: optional,
   FASFORGE_LLM_CONCURRENCY: optionalInt(1, 8),
   FASFORGE_LLM_ACTIVITIES_PER_SECOND: optionalInt(0, 0),

@@ -47,11 +47,15 @@ export async function buildDatasetWorkflow(raw: BuildInput): Promise<ExportOutpu
   setHandler(progressQuery, () => ({ buildId, stage, stages, children: [...children] }));
   setHandler(reviewProgressQuery, () => ({ ...review, reviewer: approval?.reviewer }));
   setHandler(approveReviewSignal, (decision) => {
+    if (!review.waiting) {
+      log.warn('approveReview ignored: the build is not waiting for review', { buildId, stage });
+      return;
+    }
     if (typeof decision?.reviewer !== 'string' || decision.reviewer.trim() === '') {
       log.warn('approveReview ignored: it needs a non-empty reviewer', { buildId });
       return;
     }
-    approval = decision;
+    approval = { reviewer: decision.reviewer, note: typeof decision.note === 'string' ? decision.note : undefined };
   });
   const enter = (next: string) => {
     stage = next;

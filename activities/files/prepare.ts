@@ -12,7 +12,11 @@ import type { Db } from '../../db/client';
 import { builds } from '../../db/schema';
 import type { PrepareBuildInput, PreparedBuild } from '../contracts';
 
-export async function prepareBuild(db: Db, env: FasforgeEnv, { buildId, raw }: PrepareBuildInput): Promise<PreparedBuild> {
+export async function prepareBuild(
+  db: Db,
+  env: FasforgeEnv,
+  { buildId, raw }: PrepareBuildInput,
+): Promise<PreparedBuild> {
   let input;
   try {
     input = parseBuildInput(raw);
@@ -23,11 +27,28 @@ export async function prepareBuild(db: Db, env: FasforgeEnv, { buildId, raw }: P
     throw err;
   }
   const abs = (p: string) => path.resolve(p);
-  input.sources = input.sources.map((s) => ({ ...s, root: abs(s.root), spoofRegions: s.spoofRegions && abs(s.spoofRegions) }));
+  input.sources = input.sources.map((s) => ({
+    ...s,
+    root: abs(s.root),
+    spoofRegions: s.spoofRegions && abs(s.spoofRegions),
+  }));
   for (const s of input.sources) {
-    for (const [what, p] of [['root', s.root], ['spoofRegions', s.spoofRegions]] as const) {
-      if (p && !(await fs.stat(p).catch(() => undefined))) {
-        throw ApplicationFailure.nonRetryable(`build ${buildId}: source "${s.name}": ${what} ${p} does not exist`, 'SourceError');
+    for (const [what, p] of [
+      ['root', s.root],
+      ['spoofRegions', s.spoofRegions],
+    ] as const) {
+      const stat = p ? await fs.stat(p).catch(() => undefined) : undefined;
+      if (p && !stat) {
+        throw ApplicationFailure.nonRetryable(
+          `build ${buildId}: source "${s.name}": ${what} ${p} does not exist`,
+          'SourceError',
+        );
+      }
+      if (stat && what === 'root' && !stat.isDirectory()) {
+        throw ApplicationFailure.nonRetryable(
+          `build ${buildId}: source "${s.name}": root ${p} is not a folder`,
+          'SourceError',
+        );
       }
     }
   }
@@ -36,6 +57,13 @@ export async function prepareBuild(db: Db, env: FasforgeEnv, { buildId, raw }: P
   if (dup) throw ApplicationFailure.nonRetryable(`build ${buildId}: two sources are named "${dup}"`, 'BuildInputError');
 
   const exportDir = abs(input.export.dir ?? path.join(env.home, 'exports', buildId.replace(/[^A-Za-z0-9_.-]/g, '_')));
+  const exportStat = await fs.stat(exportDir).catch(() => undefined);
+  if (exportStat && !exportStat.isDirectory()) {
+    throw ApplicationFailure.nonRetryable(
+      `build ${buildId}: export.dir ${exportDir} exists and is not a folder`,
+      'BuildInputError',
+    );
+  }
   const models = { vision: input.generation.model ?? env.vision.model, text: input.sft.model ?? env.text.model };
   await db
     .insert(builds)

@@ -58,10 +58,11 @@ export interface ModelEndpoint {
   envPrefix: string;
 }
 
-export function cacheKeyOf(r: ModelRequest): string {
+export function cacheKeyOf(r: ModelRequest, endpoint = ''): string {
   const { image, ...rest } = r;
   // Keys are built from a fixed field order, so equal requests always hash alike.
   const keyed = [
+    endpoint,
     rest.role,
     rest.model,
     rest.style,
@@ -79,7 +80,8 @@ export function cacheKeyOf(r: ModelRequest): string {
 export function createModelGateway(db: Db, endpoints: Record<ModelRole, ModelEndpoint>): ModelGateway {
   return {
     async complete(buildId, request) {
-      const key = cacheKeyOf(request);
+      // The endpoint is part of the key: another server's answer for the same model name is not reused.
+      const key = cacheKeyOf(request, endpoints[request.role].client.baseURL);
       const [hit] = await db
         .select()
         .from(modelCache)

@@ -1,0 +1,35 @@
+/**
+ * The `fasforge` subcommands load their code through the same tsx loader as the demo.
+ * Regression: `workers` and `simulator` once crashed at start because they were loaded with a
+ * dynamic import the CommonJS loader could not resolve.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+const bin = path.resolve(__dirname, '..', '..', 'cli', 'bin.js');
+
+function runUntil(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      if (pattern.test(out)) child.kill('SIGTERM');
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+test('the simulator command starts and prints its URL', async () => {
+  const { out } = await runUntil(['simulator', '--port', '0'], {}, /model simulator at http/);
+  expect(out).toMatch(/fasforge model simulator at http:\/\/127\.0\.0\.1:\d+\/v1/);
+});
+
+test('the workers command loads and says which setting is missing', async () => {
+  const { code, out } = await runUntil(['workers'], { FASFORGE_VISION_BASE_URL: '', DATABASE_URL: '', FASFORGE_HOME: '/tmp/fasforge-cmd-test', TEMPORAL_ADDRESS: '127.0.0.1:17233' }, /BASE_URL|workers:/);
+  expect(out).not.toMatch(/Cannot find module/);
+  expect(out).toMatch(/FASFORGE_VISION_BASE_URL is not set/);
+  expect(code).not.toBe(0);
+});
