@@ -118,7 +118,7 @@ export async function ensureTemporal(env: FasforgeEnv, opts: DevServerOptions = 
   };
 }
 
-async function waitForServer(address: string, timeoutMs: number, died: () => boolean): Promise<void> {
+export async function waitForServer(address: string, timeoutMs: number, died: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (died()) throw new Error(`the Temporal dev server exited during start; see its log in the fasforge home folder`);

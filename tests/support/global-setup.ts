@@ -7,8 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { parseEnv } from '../../config/env';
-import { findTemporalCli, installTemporalCli, registerSearchAttributes, SEARCH_ATTRIBUTES } from '../../cli/temporal-dev';
-import { Connection } from '@temporalio/client';
+import {
+  findTemporalCli,
+  installTemporalCli,
+  registerSearchAttributes,
+  SEARCH_ATTRIBUTES,
+  waitForServer,
+} from '../../cli/temporal-dev';
 import { TEST_PORT, STATE_FILE, adminUrl } from './env';
 
 export default async function globalSetup(): Promise<void> {
@@ -31,17 +36,6 @@ export default async function globalSetup(): Promise<void> {
   child.unref();
   fs.writeFileSync(STATE_FILE, JSON.stringify({ pid: child.pid, cli }));
   const address = `127.0.0.1:${TEST_PORT}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      const conn = await Connection.connect({ address, connectTimeout: 2000 });
-      await conn.workflowService.getSystemInfo({});
-      await conn.close();
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`test Temporal server did not start: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await waitForServer(address, 90_000, () => child.exitCode !== null);
   await registerSearchAttributes(address, 'default');
 }
