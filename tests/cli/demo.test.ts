@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from '../../config/env';
 import { findTemporalCli } from '../../cli/temporal-dev';
+import { expectFunnelAddsUp } from '../support/funnel';
 import { readLlava } from '../support/llava';
 
 jest.setTimeout(600_000);
@@ -39,10 +40,7 @@ test('the demo builds the bundled samples end to end and the dev server lists th
     const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
     const tasks = new Set([...Object.keys(summary.counts.pretrain.byTask), ...Object.keys(summary.counts.sft.byTask)]);
     expect(tasks.size).toBe(5);
-    for (const s of summary.funnel) {
-      const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
-      expect(s.kept + sum(s.dropped) + sum(s.failed)).toBe(s.in);
-    }
+    expectFunnelAddsUp(summary.funnel);
     expect(summary.funnel.find((s: { stage: string }) => s.stage === 'ingest').in).toBe(42);
     expect(out).toContain('approveReview');
 

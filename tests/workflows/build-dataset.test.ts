@@ -19,6 +19,7 @@ import { createWorkers, installRuntime, lazyClip, QUEUES } from '../../workers/b
 import type { ReviewProgress } from '../../workflows/messages';
 import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
 import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
+import { expectFunnelAddsUp } from '../support/funnel';
 import { readLlava } from '../support/llava';
 import OpenAI from 'openai';
 
@@ -63,14 +64,6 @@ async function waitForReview(id: string): Promise<ReviewProgress> {
     await new Promise((res) => setTimeout(res, 200));
   }
   throw new Error('the build never reached the review gate');
-}
-
-function expectFunnelAddsUp(funnel: FunnelStage[]): void {
-  for (const s of funnel) {
-    const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
-    const failed = Object.values(s.failed).reduce((a, b) => a + b, 0);
-    expect({ stage: s.stage, total: s.kept + dropped + failed }).toEqual({ stage: s.stage, total: s.in });
-  }
 }
 
 test('builds the whole DAG, waits at the review gate, and exports LLaVA files after approval', async () => {
