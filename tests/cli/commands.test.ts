@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { TEMPORAL_ADDRESS } from '../support/env';
 
 const bin = path.resolve(__dirname, '..', '..', 'cli', 'bin.js');
 
@@ -28,7 +29,7 @@ test('the simulator command starts and prints its URL', async () => {
 });
 
 test('the workers command loads and says which setting is missing', async () => {
-  const { code, out } = await runUntil(['workers'], { FASFORGE_VISION_BASE_URL: '', DATABASE_URL: '', FASFORGE_HOME: '/tmp/fasforge-cmd-test', TEMPORAL_ADDRESS: '127.0.0.1:17233' }, /BASE_URL|workers:/);
+  const { code, out } = await runUntil(['workers'], { FASFORGE_VISION_BASE_URL: '', DATABASE_URL: '', FASFORGE_HOME: '/tmp/fasforge-cmd-test', TEMPORAL_ADDRESS }, /BASE_URL|workers:/);
   expect(out).not.toMatch(/Cannot find module/);
   expect(out).toMatch(/FASFORGE_VISION_BASE_URL is not set/);
   expect(code).not.toBe(0);

@@ -10,6 +10,7 @@ import { parseEnv } from '../../config/env';
 import { findTemporalCli } from '../../cli/temporal-dev';
 import { expectFunnelAddsUp } from '../support/funnel';
 import { readLlava } from '../support/llava';
+import { DEMO_PORT } from '../support/env';
 
 jest.setTimeout(600_000);
 
@@ -20,7 +21,7 @@ test('the demo builds the bundled samples end to end and the dev server lists th
   const cli = findTemporalCli(parseEnv());
   const env: NodeJS.ProcessEnv = { ...process.env, FASFORGE_HOME: home, ...(cli ? { TEMPORAL_CLI: cli } : {}) };
   for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'FASFORGE_VISION_BASE_URL', 'FASFORGE_TEXT_BASE_URL']) delete env[k];
-  const port = 17533;
+  const port = DEMO_PORT;
   const child = spawn(process.execPath, [path.join(root, 'cli', 'bin.js'), 'demo', '--port', String(port)], { env, cwd: os.tmpdir() });
   let out = '';
   child.stdout.on('data', (d) => (out += d));

@@ -7,9 +7,12 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { openDatabase, type OpenDatabase } from '../../db/client';
 
-export const TEST_PORT = 17233;
+/** Overridable so that two test runs on one machine do not share a Temporal server. */
+export const TEST_PORT = Number(process.env.FASFORGE_TEST_TEMPORAL_PORT || 17233);
 export const TEMPORAL_ADDRESS = `127.0.0.1:${TEST_PORT}`;
-export const STATE_FILE = path.join(__dirname, '..', '..', '.fasforge', 'test-temporal.json');
+/** Port for the demo's own dev server in the demo test. */
+export const DEMO_PORT = Number(process.env.FASFORGE_TEST_DEMO_PORT || 17533);
+export const STATE_FILE = path.join(__dirname, '..', '..', '.fasforge', `test-temporal-${TEST_PORT}.json`);
 
 export const adminUrl = () => process.env.FASFORGE_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
