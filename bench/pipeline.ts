@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   env = { ...env, vision: { ...env.vision, baseUrl: sim.url }, text: { ...env.text, baseUrl: sim.url } };
   const input = {
     name: `bench ${imageCount} images`,
-    sources: [{ name: 'bench', adapter: 'siw-mv2', root }],
+    // The copies differ in bytes, not pixels: near-duplicate detection would keep one of each.
+    sources: [{ name: 'bench', adapter: 'siw-mv2', root, nearDuplicateDistance: -1 }],
     review: { required: false },
     export: { dir: path.join(root, 'export') },
   };

@@ -19,7 +19,12 @@ export function readBuildFile(file: string): BuildInput {
   const input = raw as BuildInput;
   return {
     ...input,
-    sources: parsed.sources.map((s, i) => ({ ...input.sources[i]!, root: abs(s.root)!, spoofRegions: abs(s.spoofRegions) })),
+    sources: parsed.sources.map((s, i) => ({
+      ...input.sources[i]!,
+      root: abs(s.root)!,
+      spoofRegions: abs(s.spoofRegions),
+      manifestRoot: abs(s.manifestRoot),
+    })),
     ...(input.export?.dir ? { export: { ...input.export, dir: abs(input.export.dir) } } : {}),
   };
 }

@@ -1,17 +1,75 @@
 /**
- * `fasforge build start|status`: start a build from a JSON file, and follow it by workflow id.
+ * `fasforge build start|status|list|cancel`: start a build from a JSON file and follow, list or
+ * cancel builds by workflow id. Only the Temporal client is used: no database is opened here, so
+ * these commands run beside workers that hold the embedded database.
  */
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { FasforgeEnv } from '../config/env';
+import { activeTracing } from '../workers/tracing';
 import { TASK_QUEUES } from '../workflows/constants';
 import { readBuildFile } from './build-file';
-import { formatStage, readProgress, readReview } from './progress';
+import {
+  BUILD_WORKFLOW,
+  formatSnapshot,
+  formatStageLine,
+  readSnapshot,
+  StageBars,
+  type BuildSnapshot,
+} from './progress';
+import { debug } from './verbose';
 
-export const BUILD_WORKFLOW = 'buildDatasetWorkflow';
+export { BUILD_WORKFLOW };
+export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
-export async function connectClient(env: FasforgeEnv, address?: string): Promise<Client> {
-  const connection = await Connection.connect({ address: address ?? env.temporalAddress ?? '127.0.0.1:7233' });
-  return new Client({ connection, namespace: env.namespace });
+/** Where the CLI talks to Temporal: flags first, then TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, then the dev server's defaults. */
+export interface Target {
+  address: string;
+  namespace: string;
+  /** The web UI's base URL, for links. */
+  uiUrl: string;
+}
+
+export function resolveTarget(env: FasforgeEnv, flags: { address?: string; namespace?: string } = {}): Target {
+  const address = flags.address ?? env.temporalAddress ?? DEFAULT_ADDRESS;
+  return { address, namespace: flags.namespace ?? env.namespace, uiUrl: env.temporalUiUrl ?? devUiUrl(address) };
+}
+
+/** A dev server's web UI listens on its frontend port + 1000 (7233 → 8233). */
+export function devUiUrl(address: string): string {
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (!m) return `http://${address}`;
+  const host = m[1] === '0.0.0.0' || m[1] === '' ? '127.0.0.1' : m[1];
+  return `http://${host}:${Number(m[2]) + 1000}`;
+}
+
+export function workflowUrl(target: Target, workflowId: string): string {
+  return `${target.uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** `--address` / `--namespace` flags for a `temporal` command, present only when not the defaults. */
+export function temporalFlags(target: Pick<Target, 'address' | 'namespace'>): string {
+  const localDefault = ['127.0.0.1:7233', 'localhost:7233'].includes(target.address);
+  return `${localDefault ? '' : ` --address ${target.address}`}${target.namespace === 'default' ? '' : ` --namespace ${target.namespace}`}`;
+}
+
+/** The command a reviewer runs to approve a build waiting at its review gate. */
+export function approveCommand(target: Pick<Target, 'address' | 'namespace'>, workflowId: string): string {
+  return `temporal workflow signal${temporalFlags(target)} --workflow-id ${workflowId} --name approveReview --input '{"reviewer":"<name>","note":"<what you checked>"}'`;
+}
+
+export async function connectClient(env: FasforgeEnv, address?: string, namespace?: string): Promise<Client> {
+  const target = resolveTarget(env, { address, namespace });
+  debug(`connecting to Temporal at ${target.address}, namespace ${target.namespace}`);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  } catch (err) {
+    throw new Error(
+      `cannot reach a Temporal server at ${target.address} (${(err as Error).message}); start one with \`npx fasforge dev\`, ` +
+        'or point TEMPORAL_ADDRESS / --address at yours',
+    );
+  }
+  return new Client({ connection, namespace: target.namespace, interceptors: activeTracing()?.clientInterceptors() });
 }
 
 export async function startBuild(client: Client, file: string, id?: string): Promise<string> {
@@ -28,32 +86,145 @@ export async function startBuild(client: Client, file: string, id?: string): Pro
     workflowId,
     args: [input],
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    staticSummary: `fasforge build: ${input.name ?? 'unnamed'}`,
   });
+  debug(`started ${BUILD_WORKFLOW} ${workflowId} on task queue ${TASK_QUEUES.pipeline}`);
   return workflowId;
 }
 
-export async function printStatus(client: Client, workflowId: string, json: boolean): Promise<string> {
-  let progress;
+export interface StatusOptions {
+  json: boolean;
+  watch: boolean;
+  /** Seconds between polls with --watch. */
+  interval: number;
+  /** Draw live bars; defaults to whether stdout is a terminal. */
+  tty?: boolean;
+  out?: (line: string) => void;
+}
+
+/** A build has settled for a watcher once it has closed or waits for a reviewer. */
+export function settled(snap: BuildSnapshot): boolean {
+  return snap.status !== 'RUNNING' || snap.review?.waiting === true;
+}
+
+/** Prints a build's status (once, or until it settles with `watch`) and returns the last snapshot. */
+export async function printStatus(
+  client: Client,
+  target: Target,
+  workflowId: string,
+  opts: StatusOptions,
+): Promise<BuildSnapshot> {
+  const out = opts.out ?? ((line: string) => console.log(line));
+  const tty = opts.tty ?? (process.stdout.isTTY === true && !opts.json);
+  let snap = await readSnapshot(client, workflowId);
+  if (!opts.watch) {
+    if (opts.json) out(JSON.stringify(snap, null, 2));
+    else
+      formatSnapshot(snap)
+        .concat(hints(snap, target))
+        .forEach((l) => out(l));
+    return snap;
+  }
+
+  const bars = tty ? new StageBars() : undefined;
+  const printed = new Map<string, string>();
+  let header = '';
   try {
-    progress = await readProgress(client, workflowId);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError)
-      throw new Error(`no build with workflow id ${workflowId} in this namespace`);
-    throw err;
-  }
-  const desc = await client.workflow.getHandle(workflowId).describe();
-  const review = await readReview(client, workflowId).catch(() => undefined);
-  if (json) {
-    console.log(JSON.stringify({ workflowId, status: desc.status.name, ...progress, review }, null, 2));
-  } else {
-    console.log(`build ${workflowId}: ${desc.status.name}, stage ${progress.stage}`);
-    for (const s of progress.stages) console.log(`  ${formatStage(s)}`);
-    if (review?.waiting) {
-      console.log(`  review: ${review.pending} records await review; approve with`);
-      console.log(
-        `    temporal workflow signal --workflow-id ${workflowId} --name approveReview --input '{"reviewer":"<name>"}'`,
-      );
+    for (;;) {
+      if (opts.json) {
+        out(JSON.stringify(snap));
+      } else {
+        const head = formatSnapshot({
+          ...snap,
+          stages: [],
+          failure: undefined,
+          result: undefined,
+          review: undefined,
+        })[0]!;
+        if (head !== header) {
+          if (bars) bars.log(head);
+          else out(head);
+          header = head;
+        }
+        if (bars) bars.update(snap.stages);
+        else {
+          snap.stages.forEach((s, i) => {
+            const line = formatStageLine(s);
+            if (printed.get(`${i}:${s.stage}`) !== line) out(`  ${line}`);
+            printed.set(`${i}:${s.stage}`, line);
+          });
+        }
+      }
+      if (settled(snap)) break;
+      await new Promise((r) => setTimeout(r, opts.interval * 1000));
+      snap = await readSnapshot(client, workflowId);
     }
+  } finally {
+    bars?.stop();
   }
-  return desc.status.name;
+  if (!opts.json)
+    formatSnapshot({ ...snap, stages: [] })
+      .slice(1)
+      .concat(hints(snap, target))
+      .forEach((l) => out(l));
+  return snap;
+}
+
+function hints(snap: BuildSnapshot, target: Target): string[] {
+  const lines: string[] = [];
+  if (snap.review?.waiting) lines.push('  approve with:', `    ${approveCommand(target, snap.workflowId)}`);
+  if (snap.status === 'RUNNING' || snap.failure) lines.push(`  web UI: ${workflowUrl(target, snap.workflowId)}`);
+  return lines;
+}
+
+export interface BuildListing {
+  workflowId: string;
+  status: string;
+  stage?: string;
+  datasetVersion?: string;
+  startTime: string;
+  closeTime?: string;
+}
+
+/** Recent builds, newest first, with their stage from the FasforgeStage search attribute. */
+export async function listBuilds(client: Client, opts: { limit: number; query?: string }): Promise<BuildListing[]> {
+  const query = [`WorkflowType = '${BUILD_WORKFLOW}'`, ...(opts.query ? [`(${opts.query})`] : [])].join(' AND ');
+  debug(`listing workflows: ${query}`);
+  const rows: BuildListing[] = [];
+  for await (const w of client.workflow.list({ query, pageSize: Math.min(opts.limit, 100) })) {
+    const first = (k: string) => {
+      const v = w.searchAttributes?.[k];
+      return Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+    };
+    rows.push({
+      workflowId: w.workflowId,
+      status: w.status.name,
+      stage: first('FasforgeStage'),
+      datasetVersion: first('FasforgeDatasetVersion'),
+      startTime: w.startTime.toISOString(),
+      closeTime: w.closeTime?.toISOString(),
+    });
+    if (rows.length >= opts.limit) break;
+  }
+  return rows;
+}
+
+export function formatListing(rows: BuildListing[]): string[] {
+  if (!rows.length) return ['no builds found'];
+  const idWidth = Math.max(8, ...rows.map((r) => r.workflowId.length));
+  return [
+    `${'BUILD ID'.padEnd(idWidth)}  ${'STATUS'.padEnd(10)}  ${'STAGE'.padEnd(8)}  STARTED`,
+    ...rows.map(
+      (r) =>
+        `${r.workflowId.padEnd(idWidth)}  ${r.status.padEnd(10)}  ${(r.stage ?? '-').padEnd(8)}  ${r.startTime.replace('T', ' ').slice(0, 19)}` +
+        (r.datasetVersion ? `  version ${r.datasetVersion}` : ''),
+    ),
+  ];
+}
+
+/** Asks a build to stop; its workflow cancels its child workflows and running activities. */
+export async function cancelBuild(client: Client, workflowId: string): Promise<void> {
+  const desc = await client.workflow.getHandle(workflowId).describe();
+  if (desc.status.name !== 'RUNNING') throw new Error(`build ${workflowId} is not running (it is ${desc.status.name})`);
+  await client.workflow.getHandle(workflowId).cancel();
 }

@@ -10,9 +10,10 @@ import { openDatabase } from '../db/client';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { createWorkers, installRuntime, QUEUES } from '../workers/bootstrap';
 import type { ExportOutput } from '../activities/contracts';
-import { connectClient, startBuild } from './build';
+import { approveCommand, connectClient, startBuild } from './build';
 import { formatStage, readProgress, readReview } from './progress';
 import { ensureTemporal } from './temporal-dev';
+import { isVerbose } from './verbose';
 
 export interface DemoOptions {
   buildFile: string;
@@ -25,12 +26,14 @@ export const DEMO_BUILD_FILE = path.join(projectRoot, 'samples', 'demo-build.jso
 export async function runDemo(opts: DemoOptions): Promise<ExportOutput> {
   const say = (msg: string) => console.log(msg);
   let env = parseEnv();
-  installRuntime('WARN');
+  installRuntime(isVerbose() ? 'DEBUG' : 'WARN');
 
   let simulator: RunningSimulator | undefined;
   if (!env.vision.baseUrl || !env.text.baseUrl) {
     simulator = await startSimulator({ seed: 'fasforge-demo' });
-    say(`model simulator: ${simulator.url} (fasforge's own OpenAI-compatible simulator; its answers are simulated, not a real model)`);
+    say(
+      `model simulator: ${simulator.url} (fasforge's own OpenAI-compatible simulator; its answers are simulated, not a real model)`,
+    );
     env = {
       ...env,
       vision: { ...env.vision, baseUrl: env.vision.baseUrl ?? simulator.url },
@@ -47,13 +50,23 @@ export async function runDemo(opts: DemoOptions): Promise<ExportOutput> {
   const running = workers.map((w) => w.run());
   const client = await connectClient(env, server.address);
   try {
-    const workflowId = await startBuild(client, opts.buildFile, `demo-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 17)}`);
+    const workflowId = await startBuild(
+      client,
+      opts.buildFile,
+      `demo-${new Date()
+        .toISOString()
+        .replace(/[-:.TZ]/g, '')
+        .slice(0, 17)}`,
+    );
     say(`build started: workflow id ${workflowId}`);
     say(`  watch it: ${server.uiUrl}/namespaces/${env.namespace}/workflows/${workflowId}`);
     const handle = client.workflow.getHandle(workflowId);
     const result = handle.result() as Promise<ExportOutput>;
     let settled = false;
-    result.then(() => (settled = true), () => (settled = true));
+    result.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
 
     const printed = new Map<string, string>();
     let approved = false;
@@ -67,18 +80,26 @@ export async function runDemo(opts: DemoOptions): Promise<ExportOutput> {
       }
       const review = await readReview(client, workflowId).catch(() => undefined);
       if (review?.waiting && !approved) {
-        say(`review: ${review.pending} records await review (${Object.entries(review.bySet).map(([k, v]) => `${k} ${v}`).join(', ')}).`);
+        say(
+          `review: ${review.pending} records await review (${Object.entries(review.bySet)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}).`,
+        );
         say('  a reviewer approves with:');
-        say(`  temporal workflow signal --address ${server.address} --workflow-id ${workflowId} --name approveReview --input '{"reviewer":"<name>"}'`);
+        say(`  ${approveCommand({ address: server.address, namespace: env.namespace }, workflowId)}`);
         say('  demo mode approves automatically now.');
         await handle.signal('approveReview', { reviewer: 'fasforge demo (automatic)', note: 'demo mode' });
         approved = true;
       }
     }
     const out = await result;
-    for (const f of out.funnel) say(`  funnel ${f.stage.padEnd(13)} in ${f.in} kept ${f.kept}${fmt(f.dropped, 'dropped')}${fmt(f.failed, 'failed')}`);
+    for (const f of out.funnel)
+      say(
+        `  funnel ${f.stage.padEnd(13)} in ${f.in} kept ${f.kept}${fmt(f.dropped, 'dropped')}${fmt(f.failed, 'failed')}`,
+      );
     say(`pretrain records: ${out.counts.pretrain}, SFT records: ${out.counts.sft}`);
-    if (!opts.stopServer && server.startedHere) say(`the Temporal dev server keeps running (pid ${server.pid}); its web UI is ${server.uiUrl}`);
+    if (!opts.stopServer && server.startedHere)
+      say(`the Temporal dev server keeps running (pid ${server.pid}); its web UI is ${server.uiUrl}`);
     say(`export: ${out.dir}`);
     return out;
   } finally {
@@ -92,4 +113,8 @@ export async function runDemo(opts: DemoOptions): Promise<ExportOutput> {
 }
 
 const fmt = (m: Record<string, number>, label: string) =>
-  Object.keys(m).length ? `  ${label} ${Object.entries(m).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
+  Object.keys(m).length
+    ? `  ${label} ${Object.entries(m)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`
+    : '';

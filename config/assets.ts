@@ -12,10 +12,18 @@ const taxonomySchema = z.object({
   classes: z.array(
     z.object({ name: z.string(), attack: z.boolean(), synonyms: z.array(z.string()), description: z.string() }),
   ),
-  native: z.record(z.string(), z.record(z.string(), z.string())),
+  /**
+   * Per adapter, native code → canonical class. `class: null` keeps the code as excluded with its
+   * `reason`; a `<prefix>_*` key matches every code with that prefix not listed on its own.
+   */
+  native: z.record(
+    z.string(),
+    z.record(z.string(), z.object({ class: z.string().nullable(), name: z.string(), reason: z.string().optional() })),
+  ),
 });
 export type Taxonomy = z.infer<typeof taxonomySchema>;
 export type TaxonomyClass = Taxonomy['classes'][number];
+export type NativeMapping = Taxonomy['native'][string][string];
 
 const exampleSchema = z.object({ question: z.string(), answer: z.string() });
 const taskTemplateSchema = z.object({
@@ -76,6 +84,22 @@ export function loadAssets(): { taxonomy: Taxonomy; prompts: PromptSet; specialW
     },
   };
   return cache;
+}
+
+/** The taxonomy entry for one adapter's native code: exact key first, then the `<prefix>_*` wildcard. */
+export function mapNativeCode(taxonomy: Taxonomy, adapter: string, code: string): NativeMapping | undefined {
+  const table = taxonomy.native[adapter];
+  if (!table) return undefined;
+  const exact = table[code];
+  if (exact) return exact;
+  const cut = code.lastIndexOf('_');
+  return cut > 0 ? table[`${code.slice(0, cut)}_*`] : undefined;
+}
+
+/** A canonical class by its name or one of its synonyms, ignoring case. */
+export function classBySynonym(taxonomy: Taxonomy, label: string): TaxonomyClass | undefined {
+  const l = label.trim().toLowerCase();
+  return taxonomy.classes.find((c) => c.name.toLowerCase() === l || c.synonyms.some((s) => s.toLowerCase() === l));
 }
 
 export function findClass(taxonomy: Taxonomy, name: string): TaxonomyClass | undefined {

@@ -24,11 +24,17 @@ const envSchema = z.object({
   FASFORGE_TEXT_BASE_URL: optional,
   FASFORGE_TEXT_API_KEY: optional,
   FASFORGE_TEXT_MODEL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('llama-3-8b-instruct')),
+  // Requests in flight per endpoint from one llm worker process; 0 = no limit beyond the activities'.
+  FASFORGE_VISION_MAX_IN_FLIGHT: optionalInt(0, 0),
+  FASFORGE_TEXT_MAX_IN_FLIGHT: optionalInt(0, 0),
   // At most 25 minutes: a request must end before its activity's 30-minute timeout.
   FASFORGE_MODEL_TIMEOUT_MS: optionalInt(1000, 120_000, 1_500_000),
   FASFORGE_CLIP_MODEL_DIR: optional,
   FASFORGE_LLM_CONCURRENCY: optionalInt(1, 8),
   FASFORGE_LLM_ACTIVITIES_PER_SECOND: optionalInt(0, 0),
+  TEMPORAL_UI_URL: optional,
+  FASFORGE_TRACING: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['off', 'console', 'otlp']).default('off')),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional,
 });
 
 export interface FasforgeEnv {
@@ -37,13 +43,17 @@ export interface FasforgeEnv {
   temporalAddress?: string;
   namespace: string;
   temporalCli?: string;
-  vision: { baseUrl?: string; apiKey?: string; model: string };
-  text: { baseUrl?: string; apiKey?: string; model: string };
+  vision: { baseUrl?: string; apiKey?: string; model: string; maxInFlight?: number };
+  text: { baseUrl?: string; apiKey?: string; model: string; maxInFlight?: number };
   modelTimeoutMs: number;
   clipModelDir: string;
   llmConcurrency: number;
   /** 0 means no task-queue rate limit. */
   llmActivitiesPerSecond: number;
+  /** The web UI of the Temporal server, for links; a dev server's is its port + 1000. */
+  temporalUiUrl?: string;
+  /** OpenTelemetry tracing of workflows, activities and client calls: off, to the console, or OTLP/HTTP. */
+  tracing: { mode: 'off' | 'console' | 'otlp'; otlpEndpoint?: string };
 }
 
 export class EnvError extends Error {
@@ -61,11 +71,23 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): FasforgeEnv {
     temporalAddress: e.TEMPORAL_ADDRESS,
     namespace: e.TEMPORAL_NAMESPACE,
     temporalCli: e.TEMPORAL_CLI,
-    vision: { baseUrl: e.FASFORGE_VISION_BASE_URL, apiKey: e.FASFORGE_VISION_API_KEY, model: e.FASFORGE_VISION_MODEL },
-    text: { baseUrl: e.FASFORGE_TEXT_BASE_URL, apiKey: e.FASFORGE_TEXT_API_KEY, model: e.FASFORGE_TEXT_MODEL },
+    vision: {
+      baseUrl: e.FASFORGE_VISION_BASE_URL,
+      apiKey: e.FASFORGE_VISION_API_KEY,
+      model: e.FASFORGE_VISION_MODEL,
+      ...(e.FASFORGE_VISION_MAX_IN_FLIGHT ? { maxInFlight: e.FASFORGE_VISION_MAX_IN_FLIGHT } : {}),
+    },
+    text: {
+      baseUrl: e.FASFORGE_TEXT_BASE_URL,
+      apiKey: e.FASFORGE_TEXT_API_KEY,
+      model: e.FASFORGE_TEXT_MODEL,
+      ...(e.FASFORGE_TEXT_MAX_IN_FLIGHT ? { maxInFlight: e.FASFORGE_TEXT_MAX_IN_FLIGHT } : {}),
+    },
     modelTimeoutMs: e.FASFORGE_MODEL_TIMEOUT_MS,
     clipModelDir: path.resolve(e.FASFORGE_CLIP_MODEL_DIR ?? path.join(projectRoot, 'models', 'tiny-clip-standin')),
     llmConcurrency: e.FASFORGE_LLM_CONCURRENCY,
     llmActivitiesPerSecond: e.FASFORGE_LLM_ACTIVITIES_PER_SECOND,
+    temporalUiUrl: e.TEMPORAL_UI_URL,
+    tracing: { mode: e.FASFORGE_TRACING, otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT },
   };
 }

@@ -4,8 +4,10 @@
  * apply on every open; they are idempotent.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import lockfile from 'proper-lockfile';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -48,10 +50,107 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     return { db: db as unknown as Db, kind: 'postgres', location: redactUrl(options.url), close: () => pool.end() };
   }
   fs.mkdirSync(options.embeddedDir, { recursive: true });
-  const client = new PGlite(options.embeddedDir);
-  const db = drizzlePglite(client, { schema });
-  await migratePglite(db, { migrationsFolder });
-  return { db: db as unknown as Db, kind: 'pglite', location: options.embeddedDir, close: () => client.close() };
+  const release = await lockEmbedded(options.embeddedDir);
+  try {
+    const client = new PGlite(options.embeddedDir);
+    const db = drizzlePglite(client, { schema });
+    await migratePglite(db, { migrationsFolder });
+    const close = async () => {
+      try {
+        await client.close();
+      } finally {
+        await release();
+      }
+    };
+    return { db: db as unknown as Db, kind: 'pglite', location: options.embeddedDir, close };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** Thrown when another process holds the embedded database. */
+export class DatabaseLockedError extends Error {
+  override name = 'DatabaseLockedError';
+}
+
+interface LockHolder {
+  pid: number;
+  host: string;
+  command: string;
+  since: string;
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same folder would read and
+ * write it behind the first one's back. A lock directory beside the data folder (kept fresh by
+ * proper-lockfile while the process lives) names its holder; a lock left by a process that died
+ * on this host is taken over.
+ */
+async function lockEmbedded(dir: string): Promise<() => Promise<void>> {
+  const lockPath = `${path.resolve(dir)}.lock`;
+  const holderFile = `${lockPath}.holder.json`;
+  const acquire = () =>
+    lockfile.lock(dir, {
+      lockfilePath: lockPath,
+      stale: 30_000,
+      realpath: false,
+      // A lock this process can no longer keep fresh is reported, not thrown from a timer.
+      onCompromised: (err) =>
+        process.emitWarning(`the embedded database lock at ${lockPath} was compromised: ${err.message}`),
+    });
+  let release: () => Promise<void>;
+  try {
+    release = await acquire();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    const holder = readHolder(holderFile);
+    if (holder && holder.host === os.hostname() && !processAlive(holder.pid)) {
+      fs.rmSync(lockPath, { recursive: true, force: true });
+      release = await acquire();
+    } else {
+      const who = holder
+        ? `process ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.since})`
+        : 'another process (it left no holder file)';
+      throw new DatabaseLockedError(
+        `the embedded database at ${dir} is in use by ${who}. PGlite serves one process at a time: stop that ` +
+          'process, or run every worker and command against one PostgreSQL server with DATABASE_URL, ' +
+          'or give this process its own FASFORGE_HOME.',
+      );
+    }
+  }
+  const holder: LockHolder = {
+    pid: process.pid,
+    host: os.hostname(),
+    command:
+      process.argv
+        .slice(1)
+        .map((a) => path.basename(a))
+        .join(' ') || 'node',
+    since: new Date().toISOString(),
+  };
+  fs.writeFileSync(holderFile, JSON.stringify(holder));
+  return async () => {
+    fs.rmSync(holderFile, { force: true });
+    await release().catch(() => undefined);
+  };
+}
+
+function readHolder(file: string): LockHolder | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Removes the password from a connection URL so it can be logged. */

@@ -60,8 +60,8 @@ SHARED_SCALE = 0.3**0.5
 PRIVATE_SCALE = 0.2**0.5
 MEAN = [0.48145466, 0.4578275, 0.40821073]
 STD = [0.26862954, 0.26130258, 0.27577711]
-SOT = "<|startoftext|>"
-EOT = "<|endoftext|>"
+SOT = "<start_of_text>"  # open_clip's marker names
+EOT = "<end_of_text>"
 
 # --------------------------------------------------------------------------------------------
 # A small English corpus (written for this script) from which the stand-in merges are learned.
@@ -350,7 +350,7 @@ GOLDEN_TEXTS = [
     "Привет мир, ΟΔΟΣ and İstanbul",
     "emoji 😀👍 faces 🙂!",
     "tab\tand\nnewline\r\nchars",
-    "<|startoftext|> special tokens <|endoftext|>",
+    "<start_of_text> special tokens <end_of_text>",
     "curly quotes \u2018single\u2019 and \u201cdouble\u201d person\u2019s",
     "hyphen-ated words and under_scores",
     "",

@@ -5,7 +5,8 @@
 import { ATTACK_CLASSES, type AttackClass, type TaskName } from './knowledge';
 
 /** Matches one `[x1, y1, x2, y2]` box with integer or decimal corners. */
-export const BOX_PATTERN = /\[\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*\]/g;
+export const BOX_PATTERN =
+  /\[\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*\]/g;
 
 const REFUSAL_PATTERNS: readonly RegExp[] = [
   /\bas an ai\b/i,
@@ -51,10 +52,28 @@ function normalise(text: string): string {
       .toLowerCase()
       .replace(/[\u2018\u2019]/g, "'")
       // "imitate a real person", "simulate the real eye": the word real does not describe this face.
-      .replace(new RegExp(String.raw`\b(imitat\w*|simulat\w*|mimic\w*|resembl\w*|pretend\w*|look\w* like|pass(?:es)? for|as if it were|deceiv\w*)\s+(?:an? |the )?(?:${REAL_WORDS})\b`, 'g'), '$1')
-      .replace(new RegExp(String.raw`\b(?:not|never|isn't|is not|no longer)\s+(?:an? |the face of an? )?(?:${REAL_WORDS})\b`, 'g'), ` ${SPOOF} `)
-      .replace(new RegExp(String.raw`\b(?:not|isn't|never)\s+(?:an? |the result of an? )?(?:${SPOOF_WORDS})`, 'g'), ` ${REAL} `)
-      .replace(/\b(?:no|without(?: any)?|free of(?: any)?|absence of(?: any)?)\s+(?:signs?|evidence|traces?|indications?|hints?)?\s*(?:of\s+)?(?:an?\s+|any\s+)?(?:facial\s+|face\s+)?(?:presentation\s+)?(?:spoof\w*|attack\w*|attack instruments?|forgery)(?:\s+instruments?)?/g, ` ${REAL} `)
+      .replace(
+        new RegExp(
+          String.raw`\b(imitat\w*|simulat\w*|mimic\w*|resembl\w*|pretend\w*|look\w* like|pass(?:es)? for|as if it were|deceiv\w*)\s+(?:an? |the )?(?:${REAL_WORDS})\b`,
+          'g',
+        ),
+        '$1',
+      )
+      .replace(
+        new RegExp(
+          String.raw`\b(?:not|never|isn't|is not|no longer)\s+(?:an? |the face of an? )?(?:${REAL_WORDS})\b`,
+          'g',
+        ),
+        ` ${SPOOF} `,
+      )
+      .replace(
+        new RegExp(String.raw`\b(?:not|isn't|never)\s+(?:an? |the result of an? )?(?:${SPOOF_WORDS})`, 'g'),
+        ` ${REAL} `,
+      )
+      .replace(
+        /\b(?:no|without(?: any)?|free of(?: any)?|absence of(?: any)?)\s+(?:signs?|evidence|traces?|indications?|hints?)?\s*(?:of\s+)?(?:an?\s+|any\s+)?(?:facial\s+|face\s+)?(?:presentation\s+)?(?:spoof\w*|attack\w*|attack instruments?|forgery)(?:\s+instruments?)?/g,
+        ` ${REAL} `,
+      )
   );
 }
 
@@ -72,7 +91,9 @@ function tokenVerdict(token: string): 'real' | 'spoof' {
  */
 export function statedAuthenticity(text: string): 'real' | 'spoof' | undefined {
   const normal = normalise(text);
-  const conclusions = [...normal.matchAll(/\b(?:conclu\w*|therefore|thus|hence|overall|in summary|verdict)\b([^.;!?]*)/g)];
+  const conclusions = [
+    ...normal.matchAll(/\b(?:conclu\w*|therefore|thus|hence|overall|in summary|verdict)\b([^.;!?]*)/g),
+  ];
   for (let i = conclusions.length - 1; i >= 0; i -= 1) {
     const tail = conclusions[i]?.[1] ?? '';
     const first = tail.match(new RegExp(VERDICT_TOKEN.source));
@@ -121,7 +142,8 @@ export function classifyQuestion(question: string): TaskName | undefined {
   if (/\b(locat\w*|where|bounding box|box|region|area|coordinates|position)\b/.test(q)) return 'localization';
   if (/\b(why|explain\w*|reasons?|reasoning|attributes?|justify)\b/.test(q)) return 'reasoning';
   if (/\b(type|kind|category|categories|class)\b/.test(q)) return 'fine';
-  if (/\b(real|fake|genuine|spoof\w*|authentic\w*|live|bona fide|bonafide|presentation attack)\b/.test(q)) return 'coarse';
+  if (/\b(real|fake|genuine|spoof\w*|authentic\w*|live|bona fide|bonafide|presentation attack)\b/.test(q))
+    return 'coarse';
   if (/\b(depict\w*|describe\w*|description|shown|shows?|contents?|see)\b/.test(q)) return 'pretrain';
   return undefined;
 }

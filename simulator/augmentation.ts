@@ -15,8 +15,27 @@ const PRETRAIN_PARAPHRASES: readonly string[] = [
 
 /** Word swaps applied outside protected spans; each variant uses a different table. */
 const SWAPS: ReadonlyArray<Readonly<Record<string, string>>> = [
-  { image: 'picture', picture: 'image', shows: 'depicts', depicts: 'shows', indicates: 'suggests', suggests: 'indicates', clearly: 'evidently', precisely: 'exactly' },
-  { image: 'photo', picture: 'photo', shows: 'displays', indicated: 'shown', located: 'situated', appears: 'is visible', consistent: 'in line', natural: 'lifelike', deceive: 'fool' },
+  {
+    image: 'picture',
+    picture: 'image',
+    shows: 'depicts',
+    depicts: 'shows',
+    indicates: 'suggests',
+    suggests: 'indicates',
+    clearly: 'evidently',
+    precisely: 'exactly',
+  },
+  {
+    image: 'photo',
+    picture: 'photo',
+    shows: 'displays',
+    indicated: 'shown',
+    located: 'situated',
+    appears: 'is visible',
+    consistent: 'in line',
+    natural: 'lifelike',
+    deceive: 'fool',
+  },
 ];
 
 const OPENERS: readonly string[] = ['In short, ', 'To put it another way, ', 'Looking closely, ', 'Put simply, '];
@@ -44,7 +63,9 @@ function swapWords(text: string, table: Readonly<Record<string, string>>): strin
         ? span.text
         : span.text.replace(new RegExp(`\\b(${words})\\b`, 'gi'), (word: string) => {
             const replacement = table[word.toLowerCase()] ?? word;
-            return word[0] === word[0]?.toUpperCase() ? replacement.charAt(0).toUpperCase() + replacement.slice(1) : replacement;
+            return word[0] === word[0]?.toUpperCase()
+              ? replacement.charAt(0).toUpperCase() + replacement.slice(1)
+              : replacement;
           }),
     )
     .join('');
@@ -62,7 +83,11 @@ function paraphraseQuestion(question: string, prng: Prng, exclude: readonly stri
   const picked = prng.sample(pool, 2);
   while (picked.length < 2) {
     const base = question.replace(/\?\s*$/, '');
-    picked.push(picked.length === 0 ? `Could you tell me: ${base.charAt(0).toLowerCase()}${base.slice(1)}?` : `Please answer this: ${question}`);
+    picked.push(
+      picked.length === 0
+        ? `Could you tell me: ${base.charAt(0).toLowerCase()}${base.slice(1)}?`
+        : `Please answer this: ${question}`,
+    );
   }
   return picked;
 }

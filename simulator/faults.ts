@@ -1,24 +1,36 @@
 /**
- * Fault injection. Transport faults (429, 500) depend on the request hash and a per-body attempt
- * counter, so a retry of a refused body succeeds; content faults (malformed, refusal,
- * contradiction) depend on the hash alone, so they repeat for the same body.
+ * Fault injection. Transport faults (429, 500, a hang past the client's timeout) and the latency
+ * depend on the request hash and a per-body attempt counter, so a retry of a refused body
+ * succeeds; content faults (malformed, refusal, contradiction, wrong box) depend on the hash
+ * alone, so they repeat for the same body. Everything is drawn from the seed: a run is repeatable.
  */
 import { Prng } from './prng';
 
 /** Rates (0..1) and knobs of the injected faults. */
 export interface SimulatorFaults {
-  /** Milliseconds to sleep before answering a POST. */
+  /** Mean milliseconds to sleep before answering a POST. */
   latencyMs?: number;
+  /**
+   * Spread of the latency: 0 sleeps exactly `latencyMs`; above 0 draws from a log-normal
+   * distribution with this sigma whose mean is `latencyMs` (capped at ten times the mean).
+   */
+  latencySpread?: number;
   /** Share of first attempts answered with 429. */
   rateLimitRate?: number;
   /** Share of first attempts answered with 500. */
   serverErrorRate?: number;
+  /** Share of first attempts that hang for `hangMs` (past any sane client timeout), then get a 504. */
+  timeoutRate?: number;
+  /** How long a hanging request waits before its 504, unless the client gives up first (default 600000). */
+  hangMs?: number;
   /** Share of bodies whose reply is unparseable or misses a field. */
   malformedRate?: number;
   /** Share of bodies answered with a refusal or hedge. */
   refusalRate?: number;
   /** Share of bodies answered with the opposite authenticity (or a wrong attack type). */
   contradictionRate?: number;
+  /** Share of localization answers (with a box in the prompt) that give a wrong box instead. */
+  wrongBoxRate?: number;
   /** Value of the `retry-after` header of a 429, in seconds (default 1). */
   retryAfterSeconds?: number;
 }
@@ -27,30 +39,53 @@ export interface SimulatorFaults {
 export type ResolvedFaults = Required<SimulatorFaults>;
 
 /** A content fault, or none. */
-export type ContentFault = 'none' | 'malformed' | 'refusal' | 'contradiction';
+export type ContentFault = 'none' | 'malformed' | 'refusal' | 'contradiction' | 'wrong-box';
+
+/** A transport fault: an HTTP status to answer with, or a hang. */
+export type TransportFault = 429 | 500 | 'timeout';
 
 /** Fills defaults and rejects rates outside [0, 1] or summing above 1. */
 export function resolveFaults(faults: SimulatorFaults): ResolvedFaults {
   const resolved: ResolvedFaults = {
     latencyMs: faults.latencyMs ?? 0,
+    latencySpread: faults.latencySpread ?? 0,
     rateLimitRate: faults.rateLimitRate ?? 0,
     serverErrorRate: faults.serverErrorRate ?? 0,
+    timeoutRate: faults.timeoutRate ?? 0,
+    hangMs: faults.hangMs ?? 600_000,
     malformedRate: faults.malformedRate ?? 0,
     refusalRate: faults.refusalRate ?? 0,
     contradictionRate: faults.contradictionRate ?? 0,
+    wrongBoxRate: faults.wrongBoxRate ?? 0,
     retryAfterSeconds: faults.retryAfterSeconds ?? 1,
   };
-  const rates = ['rateLimitRate', 'serverErrorRate', 'malformedRate', 'refusalRate', 'contradictionRate'] as const;
+  const rates = [
+    'rateLimitRate',
+    'serverErrorRate',
+    'timeoutRate',
+    'malformedRate',
+    'refusalRate',
+    'contradictionRate',
+    'wrongBoxRate',
+  ] as const;
   for (const key of rates) {
     const value = resolved[key];
-    if (!Number.isFinite(value) || value < 0 || value > 1) throw new RangeError(`${key} must be between 0 and 1, got ${value}`);
+    if (!Number.isFinite(value) || value < 0 || value > 1)
+      throw new RangeError(`${key} must be between 0 and 1, got ${value}`);
   }
-  if (resolved.rateLimitRate + resolved.serverErrorRate > 1) throw new RangeError('rateLimitRate + serverErrorRate must not exceed 1');
+  if (resolved.rateLimitRate + resolved.serverErrorRate + resolved.timeoutRate > 1) {
+    throw new RangeError('rateLimitRate + serverErrorRate + timeoutRate must not exceed 1');
+  }
   if (resolved.malformedRate + resolved.refusalRate + resolved.contradictionRate > 1) {
     throw new RangeError('malformedRate + refusalRate + contradictionRate must not exceed 1');
   }
   if (!Number.isFinite(resolved.latencyMs) || resolved.latencyMs < 0) throw new RangeError('latencyMs must be >= 0');
-  if (!Number.isFinite(resolved.retryAfterSeconds) || resolved.retryAfterSeconds < 0) throw new RangeError('retryAfterSeconds must be >= 0');
+  if (!Number.isFinite(resolved.latencySpread) || resolved.latencySpread < 0 || resolved.latencySpread > 3) {
+    throw new RangeError('latencySpread must be between 0 and 3');
+  }
+  if (!Number.isFinite(resolved.hangMs) || resolved.hangMs < 0) throw new RangeError('hangMs must be >= 0');
+  if (!Number.isFinite(resolved.retryAfterSeconds) || resolved.retryAfterSeconds < 0)
+    throw new RangeError('retryAfterSeconds must be >= 0');
   return resolved;
 }
 
@@ -62,9 +97,9 @@ export class AttemptTracker {
 
   /**
    * The transport fault for this attempt of a body: drawn from (hash, attempt number), except that
-   * the attempt right after a 429 or 500 always goes through.
+   * the attempt right after a failed one always goes through.
    */
-  next(hash: string, faults: ResolvedFaults): 429 | 500 | undefined {
+  next(hash: string, faults: ResolvedFaults): { attempt: number; fault?: TransportFault } {
     let state = this.attempts.get(hash);
     if (!state) {
       if (this.attempts.size >= this.capacity) {
@@ -78,15 +113,34 @@ export class AttemptTracker {
     state.count += 1;
     if (state.lastFailed) {
       state.lastFailed = false;
-      return undefined;
+      return { attempt };
     }
     const draw = new Prng(hash, `transport:${attempt}`).next();
-    let fault: 429 | 500 | undefined;
+    let fault: TransportFault | undefined;
     if (draw < faults.rateLimitRate) fault = 429;
     else if (draw < faults.rateLimitRate + faults.serverErrorRate) fault = 500;
+    else if (draw < faults.rateLimitRate + faults.serverErrorRate + faults.timeoutRate) fault = 'timeout';
     state.lastFailed = fault !== undefined;
-    return fault;
+    return fault === undefined ? { attempt } : { attempt, fault };
   }
+}
+
+/** The latency of one attempt of a body, in milliseconds. */
+export function latencyFor(hash: string, attempt: number, faults: ResolvedFaults): number {
+  const mean = faults.latencyMs;
+  const sigma = faults.latencySpread;
+  if (mean <= 0 || sigma === 0) return mean;
+  const prng = new Prng(hash, `latency:${attempt}`);
+  // Box-Muller from two uniform draws; the log-normal's mean is exp(mu + sigma^2 / 2).
+  const u = 1 - prng.next();
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * prng.next());
+  const mu = Math.log(mean) - (sigma * sigma) / 2;
+  return Math.min(10 * mean, Math.exp(mu + sigma * z));
+}
+
+/** True when a localization answer of this body should carry a wrong box. */
+export function wrongBoxFault(hash: string, faults: ResolvedFaults): boolean {
+  return faults.wrongBoxRate > 0 && new Prng(hash, 'wrong-box').next() < faults.wrongBoxRate;
 }
 
 /** The content fault of a body, from its hash alone; `allowed` limits which faults apply. */

@@ -8,7 +8,7 @@ import type { ConstructionRequest, QaPair } from './prompt-parser';
 import type { Prng } from './prng';
 
 /** How an answer should be produced. */
-export type AnswerMode = 'normal' | 'refusal' | 'contradiction';
+export type AnswerMode = 'normal' | 'refusal' | 'contradiction' | 'wrong-box';
 
 /** Refusal and hedge answers a cautious model gives instead of a judgment. */
 export const REFUSALS: readonly string[] = [
@@ -16,6 +16,10 @@ export const REFUSALS: readonly string[] = [
   'It is difficult to determine whether the face in this picture is real or spoof.',
   "I'm sorry, but I can't tell whether this face is genuine from the picture alone.",
   'I am unable to determine the authenticity of this face without further information.',
+  'It is not possible to say from a single picture whether this face is presented by a live person.',
+  'As an AI, I cannot judge whether a face in a photograph is authentic.',
+  'I do not have the ability to verify the identity or liveness of the person in this image.',
+  'The authenticity of this face cannot be determined from the image provided.',
 ];
 
 /** Question wordings per task (pretrain always asks its fixed question). */
@@ -76,7 +80,9 @@ interface Label {
 
 function instrumentOf(label: Label): string {
   if (label.cls && INSTRUMENTS[label.cls.name]) return INSTRUMENTS[label.cls.name] as string;
-  return label.name ? `a ${label.name.toLowerCase()} presentation attack instrument` : 'a presentation attack instrument';
+  return label.name
+    ? `a ${label.name.toLowerCase()} presentation attack instrument`
+    : 'a presentation attack instrument';
 }
 
 function capitalise(text: string): string {
@@ -120,10 +126,14 @@ function judgeAttribute(attribute: string, label: Label): string {
   const a = attribute.toLowerCase();
   const real = label.authenticity === 'real';
   if (/light|illuminat|shad/.test(a)) {
-    return real ? 'is even and natural, with soft shadows across the face' : 'is flat and artificial, with an unnatural glare';
+    return real
+      ? 'is even and natural, with soft shadows across the face'
+      : 'is flat and artificial, with an unnatural glare';
   }
   if (/depth|three-dimension|3d|relief/.test(a)) {
-    return real ? 'is clear, the face shows natural relief around the nose and cheeks' : 'is shallow, the face looks flat';
+    return real
+      ? 'is clear, the face shows natural relief around the nose and cheeks'
+      : 'is shallow, the face looks flat';
   }
   if (/screen|paper|edge|border/.test(a)) {
     if (real) return 'suggests that no phone screen or paper edge is involved';
@@ -146,7 +156,8 @@ function judgeAttribute(attribute: string, label: Label): string {
 function reasoningAnswer(label: Label, attributes: readonly string[], prng: Prng): string {
   const links = ['According to the picture, the', 'The', 'Moreover, the', 'In addition, the'];
   const sentences = attributes.map((attribute, i) => {
-    const lead = i === 0 ? links[0] : i === attributes.length - 1 && i > 1 ? 'Finally, the' : links[Math.min(i, links.length - 1)];
+    const lead =
+      i === 0 ? links[0] : i === attributes.length - 1 && i > 1 ? 'Finally, the' : links[Math.min(i, links.length - 1)];
     return `${lead} "${attribute}" ${judgeAttribute(attribute, label)}.`;
   });
   const verdict = label.authenticity === 'real' ? 'real' : 'a spoof';
@@ -194,6 +205,18 @@ function randomBox(prng: Prng): number[] {
   return [x1, y1, x1 + 80 + prng.int(200), y1 + 80 + prng.int(200)];
 }
 
+/**
+ * A box that fails the product's check: moved by its own size (no overlap with the truth), or
+ * reaching past the image's top-left corner.
+ */
+function wrongBox(box: readonly number[], prng: Prng): number[] {
+  const [x1 = 0, y1 = 0, x2 = 0, y2 = 0] = box;
+  const w = Math.max(1, x2 - x1);
+  const h = Math.max(1, y2 - y1);
+  if (prng.int(2) === 0) return [x1 + w, y1 + h, x2 + w, y2 + h];
+  return [x1 - x2 - 10, y1, x1 - 10, y2];
+}
+
 function labelOf(request: ConstructionRequest): Label {
   if (request.authenticity === 'real') return { authenticity: 'real' };
   const label: Label = { authenticity: 'spoof' };
@@ -225,7 +248,7 @@ export function generatePair(request: ConstructionRequest, mode: AnswerMode, prn
     if (truth.authenticity === 'real' || task === 'fine') label = wrongAttack(truth, prng);
     else label = { authenticity: 'real' };
   }
-  let box = request.box ? formatBox(request.box) : undefined;
+  let box = request.box ? formatBox(mode === 'wrong-box' ? wrongBox(request.box, prng) : request.box) : undefined;
   if (mode === 'contradiction' && truth.authenticity === 'real' && !box) box = formatBox(randomBox(prng));
   switch (task) {
     case 'pretrain':

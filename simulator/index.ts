@@ -6,3 +6,4 @@ export type { SimulatorFaults } from './faults';
 export type { SimulatorOptions, RunningSimulator } from './server';
 export { startSimulator, MODEL_PREFIX } from './server';
 export { labelHintLine } from './prompt-parser';
+export { SIMULATOR_FLAGS, simulatorFlagHelp, simulatorOptionsFrom } from './flags';

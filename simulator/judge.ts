@@ -2,13 +2,7 @@
  * Answers judge prompts: does the answer correspond to the question (and to the label hint, when
  * the prompt gives one)? Refusals, hedges, contradictions and off-topic answers do not correspond.
  */
-import {
-  classifyQuestion,
-  findBoxes,
-  isRefusal,
-  namedAttackClasses,
-  statedAuthenticity,
-} from './answer-analysis';
+import { classifyQuestion, findBoxes, isRefusal, namedAttackClasses, statedAuthenticity } from './answer-analysis';
 import { findClass } from './knowledge';
 import type { LabelHint, QaPair } from './prompt-parser';
 
@@ -29,18 +23,27 @@ export function judgePair(pair: QaPair | undefined, label: LabelHint | undefined
   const task = classifyQuestion(pair.question);
   const stated = statedAuthenticity(answer);
   if (label && stated && stated !== label.authenticity) {
-    return { correspond: false, reason: `The answer says the face is ${stated}, but the picture is labelled ${label.authenticity}.` };
+    return {
+      correspond: false,
+      reason: `The answer says the face is ${stated}, but the picture is labelled ${label.authenticity}.`,
+    };
   }
   if (label?.authenticity === 'real' && !stated) {
     const named = namedAttackClasses(answer);
     if (named.length > 0) {
-      return { correspond: false, reason: `The answer describes ${named[0]?.name ?? 'an attack'} instrument, but the picture is labelled real.` };
+      return {
+        correspond: false,
+        reason: `The answer describes ${named[0]?.name ?? 'an attack'} instrument, but the picture is labelled real.`,
+      };
     }
   }
   switch (task) {
     case 'localization':
       if (findBoxes(answer).length === 0 && !(stated === 'real' && label?.authenticity !== 'spoof')) {
-        return { correspond: false, reason: 'The question asks where the spoof area is, but the answer gives no bounding box.' };
+        return {
+          correspond: false,
+          reason: 'The question asks where the spoof area is, but the answer gives no bounding box.',
+        };
       }
       break;
     case 'fine': {
@@ -58,16 +61,25 @@ export function judgePair(pair: QaPair | undefined, label: LabelHint | undefined
     case 'coarse':
     case 'reasoning':
       if (!stated) {
-        return { correspond: false, reason: 'The question asks whether the face is real or spoof, but the answer does not say.' };
+        return {
+          correspond: false,
+          reason: 'The question asks whether the face is real or spoof, but the answer does not say.',
+        };
       }
       break;
     case 'pretrain':
       if (answer.split(/\s+/).length < 5) {
-        return { correspond: false, reason: 'The question asks for a description, but the answer is too short to describe the picture.' };
+        return {
+          correspond: false,
+          reason: 'The question asks for a description, but the answer is too short to describe the picture.',
+        };
       }
       break;
     default:
       break;
   }
-  return { correspond: true, reason: 'The answer directly addresses the question and is consistent with the picture information.' };
+  return {
+    correspond: true,
+    reason: 'The answer directly addresses the question and is consistent with the picture information.',
+  };
 }

@@ -3,7 +3,15 @@
  * Pure: the reply depends only on the prompt, the reply mode and the request hash.
  */
 import { augmentPair } from './augmentation';
-import { contentFault, malformJson, malformText, type ContentFault, type RenderedReply, type ResolvedFaults } from './faults';
+import {
+  contentFault,
+  malformJson,
+  malformText,
+  wrongBoxFault,
+  type ContentFault,
+  type RenderedReply,
+  type ResolvedFaults,
+} from './faults';
 import { generatePair, type AnswerMode } from './generation';
 import { judgePair } from './judge';
 import { isRepairPrompt, parsePrompt, detectReplyForm, type ParsedPrompt, type ReplyForm } from './prompt-parser';
@@ -22,13 +30,15 @@ export interface PromptInput {
 export interface SimulatedReply extends RenderedReply {
   kind: ParsedPrompt['kind'];
   fault: ContentFault;
+  /** True when the request was a repair (or re-ask) turn of an earlier request. */
+  repair?: boolean;
 }
 
 const UNKNOWN_REPLY =
   'This is the fasforge simulator, not a real model; it only understands the fasforge construction, augmentation and judge prompts.';
 
 function answerMode(fault: ContentFault): AnswerMode {
-  return fault === 'refusal' || fault === 'contradiction' ? fault : 'normal';
+  return fault === 'malformed' || fault === 'none' ? 'normal' : fault;
 }
 
 /** The prompt to answer: the last user turn, or for a repair turn the request it repairs. */
@@ -44,6 +54,11 @@ function taskPrompt(userTurns: readonly string[]): { prompt: string; formHint?: 
 
 /** Produces the reply text for a request. */
 export function simulateReply(input: PromptInput, faults: ResolvedFaults): SimulatedReply {
+  const reply = simulateTurn(input, faults);
+  return isRepairPrompt(input.userTurns[input.userTurns.length - 1] ?? '') ? { ...reply, repair: true } : reply;
+}
+
+function simulateTurn(input: PromptInput, faults: ResolvedFaults): SimulatedReply {
   const { prompt, formHint } = taskPrompt(input.userTurns);
   const parsed = parsePrompt(prompt);
   const prng = new Prng(input.hash, 'content');
@@ -51,7 +66,10 @@ export function simulateReply(input: PromptInput, faults: ResolvedFaults): Simul
 
   switch (parsed.kind) {
     case 'construction': {
-      const fault = contentFault(input.hash, faults, ['malformed', 'refusal', 'contradiction']);
+      let fault = contentFault(input.hash, faults, ['malformed', 'refusal', 'contradiction']);
+      if (fault === 'none' && parsed.task === 'localization' && parsed.box && wrongBoxFault(input.hash, faults)) {
+        fault = 'wrong-box';
+      }
       const pair = generatePair(parsed, answerMode(fault), prng);
       const hinted = formHint ? detectReplyForm(formHint) : undefined;
       const form: ReplyForm = input.jsonMode ? 'json' : (hinted ?? parsed.form ?? 'text');
@@ -67,7 +85,10 @@ export function simulateReply(input: PromptInput, faults: ResolvedFaults): Simul
     }
     case 'augment': {
       const fault = contentFault(input.hash, faults, ['malformed', 'refusal', 'contradiction']);
-      const source = parsed.pair ?? { question: 'What does the image depict?', answer: 'The image shows a face in front of the camera.' };
+      const source = parsed.pair ?? {
+        question: 'What does the image depict?',
+        answer: 'The image shows a face in front of the camera.',
+      };
       const pairs = augmentPair(source, answerMode(fault), prng);
       if (fault === 'malformed') {
         const withoutAnswer = () => ({ pairs: pairs.map((p, i) => (i === 0 ? { question: p.question } : p)) });
@@ -80,14 +101,23 @@ export function simulateReply(input: PromptInput, faults: ResolvedFaults): Simul
       const fault = contentFault(input.hash, faults, ['malformed']);
       const verdict = judgePair(parsed.pair, parsed.label);
       if (fault === 'malformed') {
-        return { ...malformJson({ ...verdict }, () => ({ reason: verdict.reason }), faultPrng), kind: parsed.kind, fault };
+        return {
+          ...malformJson({ ...verdict }, () => ({ reason: verdict.reason }), faultPrng),
+          kind: parsed.kind,
+          fault,
+        };
       }
       return { content: JSON.stringify(verdict), finishReason: 'stop', kind: parsed.kind, fault: 'none' };
     }
     case 'unknown':
     default: {
       const json = input.jsonMode || parsed.form === 'json';
-      return { content: json ? JSON.stringify({ answer: UNKNOWN_REPLY }) : UNKNOWN_REPLY, finishReason: 'stop', kind: 'unknown', fault: 'none' };
+      return {
+        content: json ? JSON.stringify({ answer: UNKNOWN_REPLY }) : UNKNOWN_REPLY,
+        finishReason: 'stop',
+        kind: 'unknown',
+        fault: 'none',
+      };
     }
   }
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { AttemptTracker, resolveFaults, type ResolvedFaults, type SimulatorFaults } from './faults';
+import { AttemptTracker, latencyFor, resolveFaults, type ResolvedFaults, type SimulatorFaults } from './faults';
 import { requestHash } from './prng';
 import { simulateReply } from './responder';
 import { IMAGE_TOKENS, countTokens, truncateTokens } from './tokens';
@@ -21,6 +21,8 @@ export interface SimulatorOptions extends SimulatorFaults {
   seed?: string;
   /** Models to list and accept; when omitted any model name is accepted. */
   models?: string[];
+  /** When set, every request must carry `Authorization: Bearer <apiKey>`; others get a 401. */
+  apiKey?: string;
 }
 
 /** A started simulator. */
@@ -29,6 +31,11 @@ export interface RunningSimulator {
   url: string;
   /** Requests answered so far, by HTTP status. */
   stats(): { requests: number; byStatus: Record<string, number> };
+  /**
+   * Faults injected so far, by `<prompt kind>[:repair]:<fault>` for content faults (for example
+   * `construction:malformed`, `construction:repair:malformed`) and by `transport:<429|500|timeout>`.
+   */
+  faults(): Record<string, number>;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -43,7 +50,10 @@ const DEFAULT_MODELS = ['simulated-mllm'];
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
 const imagePart = z
-  .object({ type: z.literal('image_url'), image_url: z.union([z.string(), z.object({ url: z.string() }).passthrough()]) })
+  .object({
+    type: z.literal('image_url'),
+    image_url: z.union([z.string(), z.object({ url: z.string() }).passthrough()]),
+  })
   .passthrough();
 const otherPart = z.object({ type: z.string() }).passthrough();
 const contentSchema = z.union([z.string(), z.null(), z.array(z.union([textPart, imagePart, otherPart]))]);
@@ -88,13 +98,34 @@ function readMessage(message: ChatMessage): { text: string; images: number } {
   return { text: texts.join('\n'), images };
 }
 
-/** The user text of a Vicuna-style prompt `"<system> USER: <image>\n{prompt} ASSISTANT:"`. */
-function readVicunaPrompt(prompt: string): { text: string; images: number } {
+/**
+ * The user turns of a Vicuna-style prompt: `"<system> USER: <image>\n{prompt} ASSISTANT:"`, where
+ * a repair continues with `" {reply}</s>USER: {message} ASSISTANT:"`.
+ */
+function readVicunaPrompt(prompt: string): { turns: string[]; images: number } {
   const images = prompt.split('<image>').length - 1;
-  const userAt = prompt.lastIndexOf('USER:');
-  let text = userAt === -1 ? prompt : prompt.slice(userAt + 'USER:'.length);
-  text = text.replace(/\s*ASSISTANT:\s*$/, '').replace(/<image>\s*/g, '').trim();
-  return { text, images };
+  const segments = prompt.split('USER:');
+  const users = segments.length > 1 ? segments.slice(1) : segments;
+  const turns = users.map((segment) => {
+    const at = segment.indexOf('ASSISTANT:');
+    return (at === -1 ? segment : segment.slice(0, at)).replace(/<image>\s*/g, '').trim();
+  });
+  return { turns, images };
+}
+
+/** Waits `ms`, or less if the client closes the connection or the server stops first. */
+function hang(reply: FastifyReply, ms: number, stopping: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      reply.raw.off('close', done);
+      stopping.removeEventListener('abort', done);
+      resolve();
+    }
+    reply.raw.once('close', done);
+    stopping.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Starts the simulator; resolves once it listens. */
@@ -106,6 +137,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const listed = allowList ?? DEFAULT_MODELS;
   const tracker = new AttemptTracker();
   const byStatus: Record<string, number> = {};
+  const injected: Record<string, number> = {};
+  const stopping = new AbortController();
+  const note = (key: string) => (injected[key] = (injected[key] ?? 0) + 1);
   let requests = 0;
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
@@ -116,27 +150,77 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     byStatus[key] = (byStatus[key] ?? 0) + 1;
   });
 
+  if (options.apiKey) {
+    const expected = `Bearer ${options.apiKey}`;
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.headers.authorization === expected) return;
+      await reply
+        .code(401)
+        .send(
+          errorBody(
+            'Incorrect API key provided (the fasforge simulator was started with a required key).',
+            'invalid_request_error',
+            'invalid_api_key',
+          ),
+        );
+    });
+  }
+
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send(errorBody(`Unknown route ${request.method} ${request.url}`, 'invalid_request_error', 'not_found'));
+    void reply
+      .code(404)
+      .send(errorBody(`Unknown route ${request.method} ${request.url}`, 'invalid_request_error', 'not_found'));
   });
 
   app.setErrorHandler((error: { statusCode?: number; message?: string }, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-    void reply.code(status).send(errorBody(error.message ?? 'error', status < 500 ? 'invalid_request_error' : 'server_error'));
+    void reply
+      .code(status)
+      .send(errorBody(error.message ?? 'error', status < 500 ? 'invalid_request_error' : 'server_error'));
   });
 
   /** Common checks and faults of a POST; returns false when a reply has already been sent. */
-  async function admit(model: string, hash: string, stream: boolean | null | undefined, reply: FastifyReply): Promise<boolean> {
+  async function admit(
+    model: string,
+    hash: string,
+    stream: boolean | null | undefined,
+    reply: FastifyReply,
+  ): Promise<boolean> {
     if (stream) {
-      await reply.code(400).send(errorBody('Streaming is not supported by the fasforge simulator.', 'invalid_request_error', 'unsupported'));
+      await reply
+        .code(400)
+        .send(
+          errorBody('Streaming is not supported by the fasforge simulator.', 'invalid_request_error', 'unsupported'),
+        );
       return false;
     }
     if (allowList && !allowList.includes(model)) {
-      await reply.code(404).send(errorBody(`The model '${model}' does not exist on this simulator.`, 'invalid_request_error', 'model_not_found'));
+      await reply
+        .code(404)
+        .send(
+          errorBody(
+            `The model '${model}' does not exist on this simulator.`,
+            'invalid_request_error',
+            'model_not_found',
+          ),
+        );
       return false;
     }
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-    const transport = tracker.next(hash, faults);
+    const { attempt, fault: transport } = tracker.next(hash, faults);
+    const latency = latencyFor(hash, attempt, faults);
+    if (latency > 0) await sleep(latency);
+    if (transport !== undefined) note(`transport:${transport}`);
+    if (transport === 'timeout') {
+      await hang(reply, faults.hangMs, stopping.signal);
+      if (!reply.raw.destroyed) {
+        await reply
+          .code(504)
+          .send(
+            errorBody('The request hung and timed out (simulated by fasforge-simulator).', 'server_error', 'timeout'),
+          );
+      }
+      return false;
+    }
     if (transport === 429) {
       await reply
         .code(429)
@@ -146,14 +230,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return false;
     }
     if (transport === 500) {
-      await reply.code(500).send(errorBody('The server had an error (simulated by fasforge-simulator).', 'server_error'));
+      await reply
+        .code(500)
+        .send(errorBody('The server had an error (simulated by fasforge-simulator).', 'server_error'));
       return false;
     }
     return true;
   }
 
   function limit(content: string, finishReason: 'stop' | 'length', maxTokens: number | null | undefined) {
-    if (maxTokens && countTokens(content) > maxTokens) return { content: truncateTokens(content, maxTokens), finishReason: 'length' as const };
+    if (maxTokens && countTokens(content) > maxTokens)
+      return { content: truncateTokens(content, maxTokens), finishReason: 'length' as const };
     return { content, finishReason };
   }
 
@@ -165,7 +252,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   app.post('/v1/chat/completions', async (request, reply) => {
     const parsed = chatSchema.safeParse(request.body);
     if (!parsed.success) {
-      return reply.code(400).send(errorBody(`Invalid chat completion request: ${parsed.error.issues[0]?.message ?? 'bad body'}`, 'invalid_request_error'));
+      return reply
+        .code(400)
+        .send(
+          errorBody(
+            `Invalid chat completion request: ${parsed.error.issues[0]?.message ?? 'bad body'}`,
+            'invalid_request_error',
+          ),
+        );
     }
     const body = parsed.data;
     const hash = requestHash(seed, request.body);
@@ -173,8 +267,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
 
     const read = body.messages.map(readMessage);
     const userTurns = body.messages.flatMap((m, i) => (m.role === 'user' ? [read[i]?.text ?? ''] : []));
-    const simulated = simulateReply({ userTurns, jsonMode: body.response_format?.type === 'json_object', hash }, faults);
-    const { content, finishReason } = limit(simulated.content, simulated.finishReason, body.max_completion_tokens ?? body.max_tokens);
+    const simulated = simulateReply(
+      { userTurns, jsonMode: body.response_format?.type === 'json_object', hash },
+      faults,
+    );
+    if (simulated.fault !== 'none') note(`${simulated.kind}${simulated.repair ? ':repair' : ''}:${simulated.fault}`);
+    const { content, finishReason } = limit(
+      simulated.content,
+      simulated.finishReason,
+      body.max_completion_tokens ?? body.max_tokens,
+    );
     const promptTokens = read.reduce((sum, m) => sum + countTokens(m.text) + m.images * IMAGE_TOKENS, 0);
     const completionTokens = countTokens(content);
     return reply.send({
@@ -183,23 +285,42 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       created: CREATED,
       model: `${MODEL_PREFIX}${body.model}`,
       system_fingerprint: 'fasforge-simulator',
-      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finishReason }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content, refusal: null },
+          logprobs: null,
+          finish_reason: finishReason,
+        },
+      ],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
     });
   });
 
   app.post('/v1/completions', async (request, reply) => {
     const parsed = completionSchema.safeParse(request.body);
     if (!parsed.success) {
-      return reply.code(400).send(errorBody(`Invalid completion request: ${parsed.error.issues[0]?.message ?? 'bad body'}`, 'invalid_request_error'));
+      return reply
+        .code(400)
+        .send(
+          errorBody(
+            `Invalid completion request: ${parsed.error.issues[0]?.message ?? 'bad body'}`,
+            'invalid_request_error',
+          ),
+        );
     }
     const body = parsed.data;
     const hash = requestHash(seed, request.body);
     if (!(await admit(body.model, hash, body.stream, reply))) return reply;
 
     const prompt = typeof body.prompt === 'string' ? body.prompt : (body.prompt[0] ?? '');
-    const { text, images } = readVicunaPrompt(prompt);
-    const simulated = simulateReply({ userTurns: [text], jsonMode: false, hash }, faults);
+    const { turns, images } = readVicunaPrompt(prompt);
+    const simulated = simulateReply({ userTurns: turns, jsonMode: false, hash }, faults);
+    if (simulated.fault !== 'none') note(`${simulated.kind}${simulated.repair ? ':repair' : ''}:${simulated.fault}`);
     const { content, finishReason } = limit(simulated.content, simulated.finishReason, body.max_tokens);
     const promptTokens = countTokens(prompt.replace(/<image>/g, ' ')) + images * IMAGE_TOKENS;
     const completionTokens = countTokens(content);
@@ -210,7 +331,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       model: `${MODEL_PREFIX}${body.model}`,
       system_fingerprint: 'fasforge-simulator',
       choices: [{ index: 0, text: content, logprobs: null, finish_reason: finishReason }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
     });
   });
 
@@ -220,6 +345,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   return {
     url: `http://${urlHost}:${address.port}/v1`,
     stats: () => ({ requests, byStatus: { ...byStatus } }),
-    close: () => app.close(),
+    faults: () => ({ ...injected }),
+    close: () => {
+      stopping.abort();
+      return app.close();
+    },
   };
 }

@@ -2,7 +2,7 @@
  * Pure helpers for fanning a stage out over batches: bounded parallelism and count arithmetic.
  * Deterministic, so workflows may use them.
  */
-import type { BatchCounts, SeqRange } from '../activities/contracts';
+import type { BatchCounts } from '../activities/contracts';
 
 export function emptyCounts(): BatchCounts {
   return { in: 0, kept: 0, dropped: {}, failed: {}, created: 0, alreadyDone: 0 };
@@ -24,19 +24,28 @@ export function addCounts(total: BatchCounts, part: BatchCounts): BatchCounts {
   };
 }
 
-/** Runs `run` over every range with at most `parallel` in flight, calling `onDone` as each finishes. */
-export async function runInBatches<T>(
-  ranges: readonly SeqRange[],
+/**
+ * Runs `run` over every unit (a seq range, a bucket) with at most `parallel` in flight, calling
+ * `onDone` as each finishes. When `stop` turns true, no new unit starts; the units in flight finish
+ * and the ones never started are returned, so the caller can carry them into a new run. `stop` is
+ * asked only after a unit has finished, so every call makes progress.
+ */
+export async function runInBatches<U, T>(
+  units: readonly U[],
   parallel: number,
-  run: (range: SeqRange) => Promise<T>,
-  onDone: (result: T) => void,
-): Promise<void> {
+  run: (unit: U) => Promise<T>,
+  onDone: (result: T, unit: U) => void,
+  stop: () => boolean = () => false,
+): Promise<U[]> {
   let next = 0;
+  let finished = 0;
   const lane = async (): Promise<void> => {
-    while (next < ranges.length) {
-      const range = ranges[next++]!;
-      onDone(await run(range));
+    while (next < units.length && !(finished > 0 && stop())) {
+      const unit = units[next++]!;
+      onDone(await run(unit), unit);
+      finished += 1;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, ranges.length)) }, lane));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, units.length)) }, lane));
+  return units.slice(next);
 }

@@ -1,5 +1,12 @@
 import { proxyActivities, setHandler } from '@temporalio/workflow';
-import type { ClipActivities, PipelineActivities, ResolvedBuildInput, ScoreOutput } from '../activities/contracts';
+import type {
+  ClipActivities,
+  ClipScoreStats,
+  ClipThresholdReport,
+  PipelineActivities,
+  ResolvedBuildInput,
+  ScoreOutput,
+} from '../activities/contracts';
 import { addCounts, emptyCounts, runInBatches } from './batches';
 import { TASK_QUEUES } from './constants';
 import { stageProgressQuery, type StageProgress } from './messages';
@@ -14,6 +21,11 @@ const { scoreRecords } = proxyActivities<ClipActivities>({
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
+const { applyClipThreshold, describeClipScores } = proxyActivities<ClipActivities>({
+  taskQueue: TASK_QUEUES.clip,
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+});
 
 export interface ClipFilterInput {
   buildId: string;
@@ -22,11 +34,16 @@ export interface ClipFilterInput {
 
 export interface ClipFilterOutput extends StageProgress {
   model?: { modelId: string; standIn: boolean; provider: string };
+  /** The mode and the score each class needed to be kept. */
+  threshold?: ClipThresholdReport;
+  /** Per-class distribution of the raw scores, and counts kept, dropped and failed. */
+  scores?: ClipScoreStats;
 }
 
 /**
  * Scores every pretrain description against its image with CLIP and keeps those at or above the
- * threshold. Scores are written once per record, so a retried batch only scores what is left.
+ * threshold (`absolute`), or the best-scoring fraction once all are scored (`top-fraction`).
+ * Scores are written once per record, so a retried batch only scores what is left.
  */
 export async function clipFilterWorkflow({ buildId, input }: ClipFilterInput): Promise<ClipFilterOutput> {
   const progress: ClipFilterOutput = {
@@ -38,12 +55,21 @@ export async function clipFilterWorkflow({ buildId, input }: ClipFilterInput): P
   };
   setHandler(stageProgressQuery, () => [progress]);
 
-  const ranges = await planBatches({ buildId, kind: 'records', set: 'pretrain', batchSize: input.clip.recordsPerActivity });
+  const ranges = await planBatches({
+    buildId,
+    kind: 'records',
+    set: 'pretrain',
+    batchSize: input.clip.recordsPerActivity,
+  });
   progress.batchesTotal = ranges.length;
   await runInBatches(
     ranges,
     2,
-    (range) => scoreRecords({ buildId, range, clip: input.clip }),
+    (range) =>
+      scoreRecords.executeWithOptions(
+        { summary: `clip filter: ${range.count} descriptions (seq ${range.from}–${range.to})` },
+        [{ buildId, range, clip: input.clip }],
+      ),
     (out: ScoreOutput) => {
       progress.counts = addCounts(progress.counts, out);
       progress.model = { modelId: out.modelId, standIn: out.standIn, provider: out.provider };
@@ -51,6 +77,24 @@ export async function clipFilterWorkflow({ buildId, input }: ClipFilterInput): P
     },
   );
 
+  if (input.clip.mode === 'top-fraction') {
+    const ranked = await applyClipThreshold({
+      buildId,
+      clip: input.clip,
+      modelId: progress.model?.modelId ?? 'unknown',
+    });
+    // Scoring counted every record in; the ranking decides which of them are kept.
+    progress.counts = addCounts(progress.counts, { ...ranked, in: 0 });
+    progress.threshold = ranked.threshold;
+  }
+  progress.scores = await describeClipScores({ buildId });
+  progress.threshold ??= progress.scores.threshold ?? absoluteThreshold(input.clip);
+
   progress.state = 'done';
   return progress;
+}
+
+/** The threshold an absolute-mode filter applies when no record reached it (nothing was scored). */
+function absoluteThreshold(clip: ResolvedBuildInput['clip']): ClipThresholdReport {
+  return { mode: 'absolute', threshold: clip.threshold, perClass: false, byClass: { ...clip.classThresholds } };
 }

@@ -26,16 +26,32 @@ export interface GenerateRecordsInput {
  * Each record id is derived from build, image and task, so a retried batch writes nothing twice.
  */
 export async function generateRecordsWorkflow({ buildId, input, model }: GenerateRecordsInput): Promise<StageProgress> {
-  const progress: StageProgress = { stage: 'generate', state: 'running', batchesDone: 0, batchesTotal: 0, counts: emptyCounts() };
+  const progress: StageProgress = {
+    stage: 'generate',
+    state: 'running',
+    batchesDone: 0,
+    batchesTotal: 0,
+    counts: emptyCounts(),
+  };
   setHandler(stageProgressQuery, () => [progress]);
 
   const ranges = await planBatches({ buildId, kind: 'images', batchSize: input.generation.batchSize });
   progress.batchesTotal = ranges.length;
-  const base: Omit<GenerateInput, 'range'> = { buildId, tasks: input.tasks, generation: input.generation, model };
+  const sourcesWithoutRegions = input.sources.filter((s) => !s.spoofRegions).map((s) => s.name);
+  const base: Omit<GenerateInput, 'range'> = {
+    buildId,
+    tasks: input.tasks,
+    generation: input.generation,
+    model,
+    sourcesWithoutRegions,
+  };
   await runInBatches(
     ranges,
     input.generation.parallelBatches,
-    (range) => generateRecords({ ...base, range }),
+    (range) =>
+      generateRecords.executeWithOptions({ summary: `generate: ${range.count} images (seq ${range.from}–${range.to})` }, [
+        { ...base, range },
+      ]),
     (counts) => {
       progress.counts = addCounts(progress.counts, counts);
       progress.batchesDone += 1;

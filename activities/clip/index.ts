@@ -13,11 +13,18 @@ export {
   type ClipManifest,
   type ClipScore,
   type ClipScoreItem,
+  type ClipScoredBatch,
   type ClipScorer,
   type LoadClipModelOptions,
 } from './scorer';
 export { CorruptImageError, preprocessImage, resizedDimensions, toNormalisedChw } from './preprocess';
-export { cudaUnavailableReason, loadSession, type ClipProvider, type LoadSessionOptions, type LoadedSession } from './session';
+export {
+  cudaUnavailableReason,
+  loadSession,
+  type ClipProvider,
+  type LoadSessionOptions,
+  type LoadedSession,
+} from './session';
 export {
   CLIP_MERGE_COUNT,
   ClipTokenizer,
@@ -26,8 +33,7 @@ export {
   END_OF_TEXT,
   START_OF_TEXT,
   bytesToUnicode,
-  cleanText,
-  unescapeHtml,
   type ClipTokenizerOptions,
 } from './tokenizer';
+export { cleanText, fixText, unescapeHtml } from './text-clean';
 export type { ClipLogger } from './types';

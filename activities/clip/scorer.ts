@@ -58,7 +58,9 @@ export class ClipModelMissingError extends Error {
     readonly file: string,
     modelDir: string,
   ) {
-    super(`CLIP model file is missing: ${file} (model directory ${modelDir}). Run \`${CLIP_DOWNLOAD_COMMAND}\` to fetch it.`);
+    super(
+      `CLIP model file is missing: ${file} (model directory ${modelDir}). Run \`${CLIP_DOWNLOAD_COMMAND}\` to fetch it.`,
+    );
   }
 }
 
@@ -88,14 +90,26 @@ export interface ClipScoreItem {
 /** The result for one pair: a cosine similarity, or why the image could not be scored. */
 export type ClipScore = { score: number } | { error: string; code: 'corrupt_image' };
 
+/** The scores of one inference batch, as {@link ClipScorer.scoreBatches} yields them. */
+export interface ClipScoredBatch {
+  /** Index (into the request) of each pair in the batch. */
+  indices: number[];
+  /** The result for each pair, in the order of `indices`. */
+  scores: ClipScore[];
+}
+
 /** A loaded CLIP model. */
 export interface ClipScorer {
   /** `id` from model.json. */
   readonly modelId: string;
-  /** True for the generated random-weight stand-in, whose scores mean nothing. */
+  /** True for a model with random weights (a stand-in), whose scores mean nothing. */
   readonly standIn: boolean;
   /** Execution provider the towers run on. */
   readonly provider: ClipProvider;
+  /** The parsed model.json. */
+  readonly manifest: ClipManifest;
+  /** Absolute path of the model directory. */
+  readonly modelDir: string;
   /**
    * Scores pairs by the cosine of the L2-normalised image and text embeddings, in input order.
    * A corrupt image yields an error entry for that pair only.
@@ -103,6 +117,17 @@ export interface ClipScorer {
    * @param batchSize pairs per inference batch (default 16)
    */
   score(items: readonly ClipScoreItem[], batchSize?: number): Promise<ClipScore[]>;
+  /**
+   * The same scores batch by batch, as each batch leaves the towers. Decoding of batch k+1 runs
+   * while batch k is in inference, so the model does not wait on the decoder.
+   */
+  scoreBatches(items: readonly ClipScoreItem[], batchSize?: number): AsyncGenerator<ClipScoredBatch>;
+  /** L2-normalised text embeddings, one per text. */
+  embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
+  /** L2-normalised image embeddings of preprocessed CHW pixels (`count` images laid end to end). */
+  embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]>;
+  /** Decodes and preprocesses one image as the scorer does before inference. */
+  preprocess(imagePath: string): Promise<Float32Array>;
   /** Releases both ONNX sessions; the scorer cannot be used afterwards. */
   close(): Promise<void>;
 }
@@ -157,7 +182,8 @@ export async function loadClipModel(modelDir: string, options: LoadClipModelOpti
     await vision.session.release();
     throw err;
   }
-  const scorer = new OnnxClipScorer(manifest, tokenizer, vision.session, text.session, vision.provider === 'cuda' && text.provider === 'cuda' ? 'cuda' : 'cpu');
+  const provider = vision.provider === 'cuda' && text.provider === 'cuda' ? 'cuda' : 'cpu';
+  const scorer = new OnnxClipScorer(dir, manifest, tokenizer, vision.session, text.session, provider);
   try {
     scorer.checkIo();
   } catch (err) {
@@ -234,17 +260,20 @@ interface PreparedBatch {
 class OnnxClipScorer implements ClipScorer {
   readonly modelId: string;
   readonly standIn: boolean;
+  readonly manifest: ClipManifest;
   private closed = false;
   private readonly imageOutput: string;
   private readonly textOutput: string;
 
   constructor(
-    private readonly manifest: ClipManifest,
+    readonly modelDir: string,
+    manifest: ClipManifest,
     private readonly tokenizer: ClipTokenizer,
     private readonly vision: ort.InferenceSession,
     private readonly text: ort.InferenceSession,
     readonly provider: ClipProvider,
   ) {
+    this.manifest = manifest;
     this.modelId = manifest.id;
     this.standIn = manifest.standIn;
     this.imageOutput = pickOutput(vision, 'image_embeds');
@@ -254,7 +283,9 @@ class OnnxClipScorer implements ClipScorer {
   /** Checks the towers take the inputs fed to them. */
   checkIo(): void {
     if (!this.vision.inputNames.includes('pixel_values')) {
-      throw new ClipModelInvalidError(`vision tower has inputs [${this.vision.inputNames.join(', ')}], expected pixel_values`);
+      throw new ClipModelInvalidError(
+        `vision tower has inputs [${this.vision.inputNames.join(', ')}], expected pixel_values`,
+      );
     }
     const unknown = this.text.inputNames.filter((n) => n !== 'input_ids' && n !== 'attention_mask');
     if (!this.text.inputNames.includes('input_ids') || unknown.length > 0) {
@@ -265,9 +296,21 @@ class OnnxClipScorer implements ClipScorer {
   }
 
   async score(items: readonly ClipScoreItem[], batchSize: number = DEFAULT_CLIP_BATCH_SIZE): Promise<ClipScore[]> {
-    if (this.closed) throw new Error('ClipScorer is closed');
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     const results = new Array<ClipScore>(items.length);
+    for await (const batch of this.scoreBatches(items, batchSize)) {
+      batch.indices.forEach((index, k) => (results[index] = batch.scores[k] as ClipScore));
+    }
+    return results;
+  }
+
+  async *scoreBatches(
+    items: readonly ClipScoreItem[],
+    batchSize: number = DEFAULT_CLIP_BATCH_SIZE,
+  ): AsyncGenerator<ClipScoredBatch> {
+    this.assertOpen();
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    }
     const batchCount = Math.ceil(items.length / batchSize);
     const prepare = (k: number): Promise<PreparedBatch> => {
       const start = k * batchSize;
@@ -278,14 +321,40 @@ class OnnxClipScorer implements ClipScorer {
       );
     };
     let pending: Promise<PreparedBatch> | undefined = batchCount > 0 ? prepare(0) : undefined;
-    for (let k = 0; k < batchCount; k++) {
-      const batch = await (pending as Promise<PreparedBatch>);
-      // Decode batch k+1 while batch k runs through the towers.
-      pending = k + 1 < batchCount ? prepare(k + 1) : undefined;
+    try {
+      for (let k = 0; k < batchCount; k++) {
+        const batch = await (pending as Promise<PreparedBatch>);
+        // Decode batch k+1 while batch k runs through the towers.
+        pending = k + 1 < batchCount ? prepare(k + 1) : undefined;
+        yield await this.run(batch);
+      }
+    } finally {
+      // A consumer that stops early leaves no unobserved rejection behind.
       pending?.catch(() => undefined);
-      await this.run(batch, results);
     }
-    return results;
+  }
+
+  async embedTexts(texts: readonly string[]): Promise<Float32Array[]> {
+    this.assertOpen();
+    if (texts.length === 0) return [];
+    const out = await this.text.run(this.textFeeds(texts));
+    return rows(embeddings(out, this.textOutput, texts.length, this.manifest.embedDim, 'text'));
+  }
+
+  async embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]> {
+    this.assertOpen();
+    if (count === 0) return [];
+    const size = this.manifest.imageSize;
+    if (pixels.length !== count * 3 * size * size) {
+      throw new RangeError(`expected ${count} images of 3x${size}x${size} floats, got ${pixels.length} floats`);
+    }
+    const out = await this.vision.run({ pixel_values: new ort.Tensor('float32', pixels, [count, 3, size, size]) });
+    return rows(embeddings(out, this.imageOutput, count, this.manifest.embedDim, 'image'));
+  }
+
+  preprocess(imagePath: string): Promise<Float32Array> {
+    const { imageSize, mean, std } = this.manifest;
+    return preprocessImage(imagePath, imageSize, mean, std);
   }
 
   async close(): Promise<void> {
@@ -294,14 +363,17 @@ class OnnxClipScorer implements ClipScorer {
     await Promise.all([this.vision.release(), this.text.release()]);
   }
 
+  private assertOpen(): void {
+    if (this.closed) throw new Error('ClipScorer is closed');
+  }
+
   private async prepare(items: readonly ClipScoreItem[], indices: number[]): Promise<PreparedBatch> {
-    const { imageSize, mean, std } = this.manifest;
     // Pairs sharing an image within a batch share one decode.
     const decodes = new Map<string, Promise<Float32Array | CorruptImageError>>();
     const decode = (imagePath: string): Promise<Float32Array | CorruptImageError> => {
       let pending = decodes.get(imagePath);
       if (pending === undefined) {
-        pending = preprocessImage(imagePath, imageSize, mean, std).catch((err: unknown) => {
+        pending = this.preprocess(imagePath).catch((err: unknown) => {
           if (err instanceof CorruptImageError) return err;
           throw err;
         });
@@ -313,48 +385,37 @@ class OnnxClipScorer implements ClipScorer {
     return { indices, pixels, texts: items.map((i) => i.text) };
   }
 
-  private async run(batch: PreparedBatch, results: ClipScore[]): Promise<void> {
-    const ok: number[] = [];
-    batch.pixels.forEach((p, i) => {
-      if (p instanceof CorruptImageError) {
-        results[batch.indices[i] as number] = { error: p.message, code: 'corrupt_image' };
-      } else {
-        ok.push(i);
-      }
-    });
-    if (ok.length === 0) return;
-
-    const { imageSize, contextLength } = this.manifest;
-    const plane = 3 * imageSize * imageSize;
-    const pixelData = new Float32Array(ok.length * plane);
-    ok.forEach((i, row) => pixelData.set(batch.pixels[i] as Float32Array, row * plane));
-    const ids = this.tokenizer.tokenize(
-      ok.map((i) => batch.texts[i] as string),
-      contextLength,
-    );
-    const textFeeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, [ok.length, contextLength]),
+  private textFeeds(texts: readonly string[]): Record<string, ort.Tensor> {
+    const { contextLength } = this.manifest;
+    const ids = this.tokenizer.tokenize(texts, contextLength);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [texts.length, contextLength]),
     };
     if (this.text.inputNames.includes('attention_mask')) {
-      textFeeds.attention_mask = new ort.Tensor('int64', attentionMask(ids, contextLength, this.tokenizer.endToken), [
-        ok.length,
-        contextLength,
-      ]);
+      const mask = attentionMask(ids, contextLength, this.tokenizer.endToken);
+      feeds.attention_mask = new ort.Tensor('int64', mask, [texts.length, contextLength]);
     }
-    const [imageOut, textOut] = await Promise.all([
-      this.vision.run({ pixel_values: new ort.Tensor('float32', pixelData, [ok.length, 3, imageSize, imageSize]) }),
-      this.text.run(textFeeds),
-    ]);
-    const image = embeddings(imageOut, this.imageOutput, ok.length);
-    const text = embeddings(textOut, this.textOutput, ok.length);
-    if (image.dim !== this.manifest.embedDim || text.dim !== this.manifest.embedDim) {
-      throw new ClipModelInvalidError(
-        `embeddings have ${image.dim} (image) and ${text.dim} (text) dimensions, model.json says ${this.manifest.embedDim}`,
-      );
-    }
-    ok.forEach((i, row) => {
-      results[batch.indices[i] as number] = { score: cosine(image.data, text.data, row, image.dim) };
+    return feeds;
+  }
+
+  private async run(batch: PreparedBatch): Promise<ClipScoredBatch> {
+    const scores = new Array<ClipScore>(batch.indices.length);
+    const ok: number[] = [];
+    batch.pixels.forEach((p, i) => {
+      if (p instanceof CorruptImageError) scores[i] = { error: p.message, code: 'corrupt_image' };
+      else ok.push(i);
     });
+    if (ok.length > 0) {
+      const plane = 3 * this.manifest.imageSize * this.manifest.imageSize;
+      const pixelData = new Float32Array(ok.length * plane);
+      ok.forEach((i, row) => pixelData.set(batch.pixels[i] as Float32Array, row * plane));
+      const [image, text] = await Promise.all([
+        this.embedPixels(pixelData, ok.length),
+        this.embedTexts(ok.map((i) => batch.texts[i] as string)),
+      ]);
+      ok.forEach((i, row) => (scores[i] = { score: cosine(image[row] as Float32Array, text[row] as Float32Array) }));
+    }
+    return { indices: batch.indices, scores };
   }
 }
 
@@ -375,26 +436,45 @@ function attentionMask(ids: BigInt64Array, contextLength: number, endToken: numb
   return mask;
 }
 
-function embeddings(out: ort.InferenceSession.OnnxValueMapType, name: string, rows: number): { data: Float32Array; dim: number } {
+function embeddings(
+  out: ort.InferenceSession.OnnxValueMapType,
+  name: string,
+  count: number,
+  embedDim: number,
+  tower: string,
+): { data: Float32Array; dim: number } {
   const tensor = out[name];
-  if (tensor === undefined || tensor.type !== 'float32' || tensor.dims.length !== 2 || tensor.dims[0] !== rows) {
-    throw new ClipModelInvalidError(`output ${name} is not a float32 [${rows}, D] tensor`);
+  if (tensor === undefined || tensor.type !== 'float32' || tensor.dims.length !== 2 || tensor.dims[0] !== count) {
+    throw new ClipModelInvalidError(`output ${name} is not a float32 [${count}, D] tensor`);
   }
-  return { data: tensor.data as Float32Array, dim: tensor.dims[1] as number };
+  const dim = tensor.dims[1] as number;
+  if (dim !== embedDim) {
+    throw new ClipModelInvalidError(
+      `the ${tower} tower gives ${dim}-dimensional embeddings, model.json says ${embedDim}`,
+    );
+  }
+  return { data: tensor.data as Float32Array, dim };
 }
 
-/** Cosine of row `row` of two row-major [N, dim] matrices (0 when either row is zero). */
-function cosine(a: Float32Array, b: Float32Array, row: number, dim: number): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let j = row * dim, end = j + dim; j < end; j++) {
-    const x = a[j] as number;
-    const y = b[j] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
+/** Splits a row-major [N, dim] matrix into L2-normalised rows (a zero row stays zero). */
+function rows({ data, dim }: { data: Float32Array; dim: number }): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let offset = 0; offset < data.length; offset += dim) {
+    const row = data.slice(offset, offset + dim);
+    let norm = 0;
+    for (const x of row) norm += x * x;
+    if (norm > 0) {
+      const scale = 1 / Math.sqrt(norm);
+      for (let j = 0; j < dim; j++) row[j] = (row[j] as number) * scale;
+    }
+    out.push(row);
   }
-  if (na === 0 || nb === 0) return 0;
-  return Math.max(-1, Math.min(1, dot / Math.sqrt(na * nb)));
+  return out;
+}
+
+/** Cosine of two L2-normalised vectors, clamped to [-1, 1]. */
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let j = 0; j < a.length; j++) dot += (a[j] as number) * (b[j] as number);
+  return Math.max(-1, Math.min(1, dot));
 }

@@ -70,7 +70,10 @@ export async function loadSession(modelPath: string, options: LoadSessionOptions
 function cudaLibraryPresent(): boolean {
   const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
   const dir = path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
-  return fs.existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so')) || fs.existsSync(path.join(dir, 'onnxruntime_providers_cuda.dll'));
+  return (
+    fs.existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so')) ||
+    fs.existsSync(path.join(dir, 'onnxruntime_providers_cuda.dll'))
+  );
 }
 
 /** Why CUDA could not be used in this process, once a load has fallen back to the CPU. */

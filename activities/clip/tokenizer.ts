@@ -3,16 +3,19 @@
  * `bpe_simple_vocab_16e6.txt.gz` (gzip; first line a header, then one `a b` merge per line).
  *
  * The vocabulary is built as CLIP builds it: the 256 byte characters, the same with `</w>`
- * appended, one token per merge, then `<|startoftext|>` and `<|endoftext|>`.
+ * appended, one token per merge, then the markers under open_clip's names, `<start_of_text>` and
+ * `<end_of_text>`. Text is cleaned as open_clip's `SimpleTokenizer` cleans it (`text-clean.ts`).
  */
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
-/** Start-of-text marker; its id is `vocabSize - 2`. */
-export const START_OF_TEXT = '<|startoftext|>';
-/** End-of-text marker; its id is `vocabSize - 1`. */
-export const END_OF_TEXT = '<|endoftext|>';
+import { cleanText } from './text-clean';
+
+/** Start-of-text marker as open_clip names it; its id is `vocabSize - 2`. */
+export const START_OF_TEXT = '<start_of_text>';
+/** End-of-text marker as open_clip names it; its id is `vocabSize - 1`. */
+export const END_OF_TEXT = '<end_of_text>';
 /** CLIP's context length. */
 export const DEFAULT_CONTEXT_LENGTH = 77;
 /** Number of merges CLIP uses from its vocabulary file (49152 - 256 - 2). */
@@ -51,82 +54,9 @@ export function bytesToUnicode(): { table: string[]; order: number[] } {
   return { table, order };
 }
 
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: '\u00a0',
-  ndash: '\u2013',
-  mdash: '\u2014',
-  hellip: '\u2026',
-  lsquo: '\u2018',
-  rsquo: '\u2019',
-  ldquo: '\u201c',
-  rdquo: '\u201d',
-  copy: '\u00a9',
-  reg: '\u00ae',
-  deg: '\u00b0',
-  times: '\u00d7',
-};
-
-/** Replaces common named HTML entities and numeric references (`&#233;`, `&#xE9;`). */
-export function unescapeHtml(text: string): string {
-  return text.replace(/&(#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);/g, (whole, body: string) => {
-    if (body.startsWith('#')) {
-      const hex = body[1] === 'x' || body[1] === 'X';
-      const code = Number.parseInt(body.slice(hex ? 2 : 1), hex ? 16 : 10);
-      const valid = code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
-      return valid ? String.fromCodePoint(code) : '\ufffd';
-    }
-    return NAMED_ENTITIES[body] ?? whole;
-  });
-}
-
-// Python's str.isspace() set, which CLIP's whitespace_clean (re's \s) collapses.
-const PY_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
-// Control characters ftfy removes (tab, line feed, form feed and carriage return are kept).
-const CONTROL_CHARS = /[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g;
-const LATIN_LIGATURES: Readonly<Record<string, string>> = {
-  '\u0132': 'IJ',
-  '\u0133': 'ij',
-  '\ufb00': 'ff',
-  '\ufb01': 'fi',
-  '\ufb02': 'fl',
-  '\ufb03': 'ffi',
-  '\ufb04': 'ffl',
-  '\ufb05': '\u017ft',
-  '\ufb06': 'st',
-};
-
-/**
- * The part of ftfy's `fix_text` that matters for generated descriptions, in ftfy's order:
- * HTML unescape, control characters removed, Latin ligatures and full-width ASCII replaced,
- * curly quotes straightened, NFC. (ftfy's mojibake repair is not attempted.)
- */
-function fixText(text: string): string {
-  let t = text.includes('<') ? text : unescapeHtml(text);
-  t = t.replace(CONTROL_CHARS, '');
-  t = t.replace(/[\u0132\u0133\ufb00-\ufb06]/g, (ch) => LATIN_LIGATURES[ch] ?? ch);
-  t = t.replace(/[\uff01-\uff5e]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, ' ');
-  t = t.replace(/[\u02bc\u2018-\u201b]/g, "'").replace(/[\u201c-\u201f]/g, '"');
-  return t.normalize('NFC');
-}
-
-/**
- * CLIP's text clean-up (`basic_clean`, `whitespace_clean`, then lower-case): an ftfy subset,
- * HTML unescaped twice, whitespace runs collapsed to one space, trimmed, lower-cased.
- */
-export function cleanText(text: string): string {
-  let t = unescapeHtml(unescapeHtml(fixText(text)));
-  t = t.replace(PY_WHITESPACE, ' ').trim();
-  return t.toLowerCase();
-}
-
-/** CLIP's pre-tokenising pattern (case-insensitive, Unicode). */
+/** CLIP's pre-tokenising pattern (case-insensitive, Unicode); the markers in text are kept whole. */
 const PRETOKENIZE =
-  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}]+/giu;
+  /<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}]+/giu;
 
 /** Options for building a {@link ClipTokenizer}. */
 export interface ClipTokenizerOptions {
@@ -141,9 +71,9 @@ export interface ClipTokenizerOptions {
 export class ClipTokenizer {
   /** Number of token ids (byte tokens, merges and the two markers). */
   readonly vocabSize: number;
-  /** Id of `<|startoftext|>`. */
+  /** Id of `<start_of_text>`. */
   readonly startToken: number;
-  /** Id of `<|endoftext|>`. */
+  /** Id of `<end_of_text>`. */
   readonly endToken: number;
   /** Number of merges in use. */
   readonly mergeCount: number;
@@ -304,7 +234,7 @@ export class ClipTokenizer {
       if (best === undefined) break;
       const [first, second] = best.split(' ') as [string, string];
       const merged: string[] = [];
-      for (let i = 0; i < word.length; ) {
+      for (let i = 0; i < word.length;) {
         if (word[i] === first && i < word.length - 1 && word[i + 1] === second) {
           merged.push(first + second);
           i += 2;

@@ -1,7 +1,9 @@
 /**
  * The funnel, read from the database: for every stage, how many items came in, were kept, and
  * were dropped or failed by reason. Each stage writes exactly one verdict per item it sees, so
- * in = kept + dropped + failed holds by construction and can be checked against the rows.
+ * in = kept + dropped + failed holds by construction and can be checked against the rows, at
+ * any moment of a running build as well as at its end. The selection stage also reports, per
+ * class × task × source stratum, its share of the SFT target and any shortfall.
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
@@ -16,6 +18,8 @@ export const STAGE_ORDER = [
   'augment_check',
   'special_words',
   'judge',
+  'near_duplicate',
+  'selection',
   'review',
 ] as const;
 
@@ -46,5 +50,50 @@ export async function readFunnel(db: Db, buildId: string): Promise<FunnelStage[]
     const i = (STAGE_ORDER as readonly string[]).indexOf(s);
     return i < 0 ? STAGE_ORDER.length : i;
   };
+  const selection = byStage.get('selection');
+  if (selection) selection.selection = await readSelection(db, buildId);
   return [...byStage.values()].sort((a, b) => rank(a.stage) - rank(b.stage));
+}
+
+/** The selection stage per stratum, from the share and target each selection verdict records. */
+async function readSelection(db: Db, buildId: string): Promise<NonNullable<FunnelStage['selection']>> {
+  const rows = await queryRows<{
+    stratum: string;
+    share: number | null;
+    target: number | null;
+    available: string;
+    selected: string;
+  }>(
+    db,
+    sql`select detail->>'stratum' as stratum, max((detail->>'share')::int) as share, max((detail->>'target')::int) as target,
+               count(*) as available, count(*) filter (where verdict = 'kept') as selected
+          from verdicts where build_id = ${buildId} and stage = 'selection'
+         group by 1 order by 1`,
+  );
+  const strata = rows.map((r) => {
+    const parts = (r.stratum ?? '').split('/');
+    const source = parts.pop() ?? '';
+    const task = parts.pop() ?? '';
+    const share = Number(r.share ?? 0);
+    const selected = Number(r.selected);
+    return {
+      stratum: r.stratum ?? '',
+      className: parts.join('/'),
+      task,
+      source,
+      available: Number(r.available),
+      share,
+      selected,
+      shortfall: Math.max(0, share - selected),
+    };
+  });
+  const target = Math.max(0, ...rows.map((r) => Number(r.target ?? 0)));
+  const selected = strata.reduce((a, s) => a + s.selected, 0);
+  return {
+    target,
+    available: strata.reduce((a, s) => a + s.available, 0),
+    selected,
+    shortfall: Math.max(0, target - selected),
+    strata,
+  };
 }

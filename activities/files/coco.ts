@@ -4,13 +4,15 @@
  */
 import fs from 'node:fs/promises';
 import { z } from 'zod';
-import { SourceLayoutError } from './siw-mv2';
+import { SourceLayoutError } from './source-entry';
 
 export type Box = [number, number, number, number];
 
 const cocoSchema = z.object({
   images: z.array(z.object({ id: z.number(), file_name: z.string() })),
-  annotations: z.array(z.object({ image_id: z.number(), bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]) })),
+  annotations: z.array(
+    z.object({ image_id: z.number(), bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]) }),
+  ),
 });
 
 export async function readCocoBoxes(file: string): Promise<Map<string, Box>> {

@@ -1,136 +1,117 @@
 /**
- * Export: writes the kept records as LLaVA/Bunny conversation JSON (`pretrain.json`, `sft.json`),
- * a lineage file (`records.jsonl`), the images under content-hash names, and `summary.json`.
- * Records are read page by page and streamed to disk, so memory does not grow with the dataset.
+ * The export activity: records the review approval, remembers what the export is made from (so
+ * `fasforge export` can write it again from the database alone), and writes the export folder
+ * with `activities/export/`: LLaVA/Bunny JSON and JSONL, ShareGPT, Hugging Face JSONL and Parquet,
+ * `records.jsonl` (lineage), the images under content-hash names, `summary.json`, the dataset
+ * card and `manifest.json`. Records stream page by page, so memory does not grow with the dataset.
  * Paths inside the export are relative to its folder.
  */
-import { once } from 'node:events';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/activity';
+import { eq } from 'drizzle-orm';
 import type { PromptSet, Taxonomy } from '../../config/assets';
-import { queryRows, type Db } from '../../db/client';
-import { images, records } from '../../db/schema';
+import type { Db } from '../../db/client';
+import { buildExports } from '../../db/schema';
 import type { ExportInput, ExportOutput } from '../contracts';
-import { readFunnel } from '../database/funnel';
 import { recordApproval } from '../database/review';
-import { heartbeat } from '../heartbeat';
+import {
+  BoxFormatError,
+  ExportTargetError,
+  MissingImageError,
+  resolveExportOptions,
+  writeExport,
+  type ExportOptions,
+} from '../export';
 import { modelCallTotals } from '../model-api/gateway';
+import { costReport } from '../model-api/usage';
+import { clipScoreStats } from '../clip/score-stats';
 
-const PAGE = 1000;
-
-interface SetCounts {
-  total: number;
-  byClass: Record<string, number>;
-  byTask: Record<string, number>;
+export interface ExportRun {
+  /** Write here instead of the build's export folder. */
+  dir?: string;
+  /** Options on top of the build's `export` config. */
+  options?: Partial<ExportOptions>;
+  /** A re-export from the database: nothing about the build is written except the new version id. */
+  reexport?: boolean;
+  /** Asset versions the build was made with (a re-export passes the recorded ones). */
+  versions?: { taxonomy: string; prompts: string };
+  /** Called as records are written, with the count so far. */
+  progress?: (written: number) => void;
 }
 
-export async function exportBuild(db: Db, assets: { taxonomy: Taxonomy; prompts: PromptSet }, input: ExportInput): Promise<ExportOutput> {
+export async function exportBuild(
+  db: Db,
+  assets: { taxonomy: Taxonomy; prompts: PromptSet },
+  input: ExportInput,
+  run: ExportRun = {},
+): Promise<ExportOutput> {
   const { buildId, prepared } = input;
-  if (!('skipped' in input.review)) await recordApproval(db, buildId, input.review.reviewer, input.review.note);
-  const dir = prepared.exportDir;
-  await fsp.mkdir(path.join(dir, 'images'), { recursive: true });
-
-  const counts: Record<string, SetCounts> = {};
-  const lineage = fs.createWriteStream(path.join(dir, 'records.jsonl'));
-  for (const set of ['pretrain', 'sft'] as const) {
-    const c: SetCounts = { total: 0, byClass: {}, byTask: {} };
-    counts[set] = c;
-    const out = fs.createWriteStream(path.join(dir, `${set}.json`));
-    await write(out, '[');
-    let after = 0;
-    for (;;) {
-      const page = await db
-        .select({ r: records, i: images })
-        .from(records)
-        .innerJoin(images, eq(images.seq, records.imageSeq))
-        .where(and(eq(records.buildId, buildId), eq(records.set, set), eq(records.status, 'active'), gt(records.seq, after)))
-        .orderBy(asc(records.seq))
-        .limit(PAGE);
-      if (page.length === 0) break;
-      for (const { r, i } of page) {
-        const image = await placeImage(dir, i.absPath, i.contentHash ?? String(i.seq));
-        const conv = {
-          id: r.id,
-          image,
-          conversations: [
-            { from: 'human', value: `<image>\n${r.question ?? ''}` },
-            { from: 'gpt', value: r.answer ?? '' },
-          ],
-        };
-        await write(out, `${c.total === 0 ? '\n' : ',\n'}${JSON.stringify(conv)}`);
-        await write(lineage, `${JSON.stringify(lineageOf(r, i, image))}\n`);
-        c.total += 1;
-        c.byClass[i.className ?? 'unknown'] = (c.byClass[i.className ?? 'unknown'] ?? 0) + 1;
-        c.byTask[r.task] = (c.byTask[r.task] ?? 0) + 1;
-      }
-      after = page[page.length - 1]!.r.seq;
-      heartbeat({ set, written: c.total });
-    }
-    await write(out, '\n]\n');
-    out.end();
-    await once(out, 'finish');
+  const versions = run.versions ?? { taxonomy: assets.taxonomy.version, prompts: assets.prompts.version };
+  if (!run.reexport) {
+    if (!('skipped' in input.review)) await recordApproval(db, buildId, input.review.reviewer, input.review.note);
+    await db
+      .insert(buildExports)
+      .values({ buildId, input, versions })
+      .onConflictDoUpdate({ target: buildExports.buildId, set: { input, versions, exportedAt: new Date() } });
   }
-  lineage.end();
-  await once(lineage, 'finish');
-
-  const funnel = await readFunnel(db, buildId);
-  const exported = counts.pretrain!.total + counts.sft!.total;
-  funnel.push({ stage: 'export', in: exported, kept: exported, dropped: {}, failed: {} });
-  const summary = {
-    buildId,
-    name: prepared.input.name,
-    models: {
-      vision: await servedModels(db, buildId, 'vision', prepared.models.vision),
-      text: await servedModels(db, buildId, 'text', prepared.models.text),
-      clip: input.clipModel ?? null,
-    },
-    versions: { taxonomy: assets.taxonomy.version, prompts: assets.prompts.version },
-    review: input.review,
-    counts,
-    funnel,
-    modelCalls: await modelCallTotals(db, buildId),
-    exportedAt: new Date().toISOString(),
-  };
-  await fsp.writeFile(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  return { dir, counts: { pretrain: counts.pretrain!.total, sft: counts.sft!.total }, funnel };
+  const options = resolveExportOptions(prepared.input.export, run.options);
+  try {
+    const { dir, ctx } = await writeExport(db, {
+      input,
+      target: run.dir ?? prepared.exportDir,
+      options,
+      taxonomy: assets.taxonomy,
+      versions,
+      progress: run.progress,
+      summarize: async ({ written, funnel, versionId, models, exportedAt }) => ({
+        buildId,
+        name: prepared.input.name,
+        datasetVersion: versionId,
+        models: { ...models, clip: input.clipModel ?? null },
+        clipScores: await clipScoreStats(db, buildId),
+        versions,
+        review: input.review,
+        options,
+        counts: written.counts,
+        images: written.images,
+        funnel,
+        modelCalls: await modelCallTotals(db, buildId),
+        cost: await costReport(db, buildId),
+        exportedAt,
+      }),
+    });
+    const counts = { pretrain: ctx.written.counts.pretrain.total, sft: ctx.written.counts.sft.total };
+    return { dir, counts, funnel: ctx.funnel, datasetVersion: ctx.versionId };
+  } catch (err) {
+    if (err instanceof ExportTargetError || err instanceof MissingImageError || err instanceof BoxFormatError) {
+      throw ApplicationFailure.nonRetryable(`build ${buildId}: ${err.message}`, 'ExportError');
+    }
+    throw err;
+  }
 }
 
-function lineageOf(r: typeof records.$inferSelect, i: typeof images.$inferSelect, image: string) {
-  return {
-    id: r.id,
-    set: r.set,
-    task: r.task,
-    image,
-    source: { name: i.source, adapter: i.adapter, path: i.relPath, nativeLabel: i.nativeLabel, licence: i.licence, subject: i.subject },
-    class: i.className,
-    split: i.split,
-    origin: r.origin,
-    parentId: r.parentId,
-    box: r.box,
-    model: r.model,
-    promptVersion: r.promptVersion,
-    clipScore: r.clipScore,
-  };
+/** Thrown by `reexportBuild` when the database cannot give what a re-export needs. */
+export class ReexportError extends Error {
+  override name = 'ReexportError';
 }
 
-/** Copies an image into the export once, under its content hash, and returns its relative path. */
-async function placeImage(dir: string, absPath: string, hash: string): Promise<string> {
-  const rel = `images/${hash}${path.extname(absPath).toLowerCase()}`;
-  const target = path.join(dir, rel);
-  if (!fs.existsSync(target)) await fsp.copyFile(absPath, target);
-  return rel;
-}
-
-async function write(stream: fs.WriteStream, chunk: string): Promise<void> {
-  if (!stream.write(chunk)) await once(stream, 'drain');
-}
-
-async function servedModels(db: Db, buildId: string, role: string, requested: string) {
-  const rows = await queryRows<{ model: string }>(
-    db,
-    sql`select distinct model from model_calls where build_id = ${buildId} and role = ${role} order by model`,
-  );
-  return { requested, served: rows.map((r) => r.model) };
+/**
+ * Writes a finished build's export again from the database alone: no model, no Temporal.
+ * The build must have reached export once, which recorded its export input.
+ */
+export async function reexportBuild(
+  db: Db,
+  assets: { taxonomy: Taxonomy; prompts: PromptSet },
+  buildId: string,
+  run: { dir: string; options?: Partial<ExportOptions>; progress?: (written: number) => void },
+): Promise<ExportOutput> {
+  const [row] = await db.select().from(buildExports).where(eq(buildExports.buildId, buildId));
+  if (!row) {
+    const known = await db.query.builds.findFirst({ where: (b, { eq: is }) => is(b.id, buildId) });
+    throw new ReexportError(
+      known
+        ? `build ${buildId} has not reached export yet; wait for it to finish (fasforge build status ${buildId})`
+        : `no build ${buildId} in this database; check DATABASE_URL or FASFORGE_HOME`,
+    );
+  }
+  return exportBuild(db, assets, row.input as ExportInput, { ...run, reexport: true, versions: row.versions });
 }

@@ -31,6 +31,7 @@ export async function prepareBuild(
     ...s,
     root: abs(s.root),
     spoofRegions: s.spoofRegions && abs(s.spoofRegions),
+    manifestRoot: s.manifestRoot && abs(s.manifestRoot),
   }));
   for (const s of input.sources) {
     for (const [what, p] of [
@@ -44,9 +45,10 @@ export async function prepareBuild(
           'SourceError',
         );
       }
-      if (stat && what === 'root' && !stat.isDirectory()) {
+      const manifest = s.adapter === 'manifest';
+      if (stat && what === 'root' && stat.isDirectory() === manifest) {
         throw ApplicationFailure.nonRetryable(
-          `build ${buildId}: source "${s.name}": root ${p} is not a folder`,
+          `build ${buildId}: source "${s.name}": root ${p} is ${manifest ? 'a folder; a manifest source names its CSV or JSONL file' : 'not a folder'}`,
           'SourceError',
         );
       }

@@ -31,11 +31,26 @@ export function checkLabel(
   answer: string,
   box?: Box | null,
   minIou = 0.5,
+  /** The image's size: a localization box must lie inside it. */
+  image?: { width: number | null; height: number | null },
 ): string | undefined {
   const text = normalizeForMatch(answer);
   if (task === 'coarse') {
     const said = statedAuthenticity(answer);
     if (cls.attack ? !said.spoof : said.spoof) return 'coarse_answer_contradicts_label';
+    return undefined;
+  }
+  if (task === 'reasoning') {
+    // The answer judges attributes, then concludes; its conclusion must be the label's.
+    const said = statedAuthenticity(conclusionOf(answer));
+    if (cls.attack ? !said.spoof : said.spoof || !said.real) return 'reasoning_conclusion_contradicts_label';
+    return undefined;
+  }
+  if (task === 'pretrain') {
+    // A description need not judge, but one that calls the face the opposite of its label is wrong.
+    const said = statedAuthenticity(answer);
+    if (cls.attack ? said.real && !said.spoof : said.spoof && !said.real)
+      return 'pretrain_description_contradicts_label';
     return undefined;
   }
   if (task === 'fine') {
@@ -51,9 +66,43 @@ export function checkLabel(
   if (task === 'localization' && box) {
     const found = findBox(answer);
     if (!found) return 'localization_answer_has_no_box';
+    if (!insideImage(found, image)) return 'localization_box_outside_image';
     return iou(found, box) >= minIou ? undefined : 'localization_box_mismatch';
   }
   return undefined;
+}
+
+/** The last sentence that concludes ("conclude", "therefore", …), or the last sentence. */
+export function conclusionOf(answer: string): string {
+  const sentences = answer.split(/(?<=[.!?])\s+/).filter((s) => s.trim());
+  const concluding = sentences.filter((s) => /\b(?:conclu\w*|therefore|thus|hence|overall|in summary)\b/i.test(s));
+  return concluding[concluding.length - 1] ?? sentences[sentences.length - 1] ?? answer;
+}
+
+/** A box lies inside the image when its corners are ordered and within [0, width] × [0, height]. */
+export function insideImage(b: Box, image?: { width: number | null; height: number | null }): boolean {
+  if (!(b[0] >= 0 && b[1] >= 0 && b[2] > b[0] && b[3] > b[1])) return false;
+  if (!image?.width || !image.height) return true;
+  return b[2] <= image.width && b[3] <= image.height;
+}
+
+/** What a label-check reason means, worded for the model when the answer is re-asked. */
+export function describeMismatch(reason: string, cls: TaxonomyClass, box?: Box | null): string {
+  const label = cls.attack ? `a spoof face (${cls.name})` : 'a real (bona fide) face';
+  const boxText = box ? `[${box.join(', ')}]` : 'the given box';
+  const says: Record<string, string> = {
+    answer_refuses: 'the answer refuses or hedges instead of giving a definite judgment',
+    coarse_answer_contradicts_label: `the answer's real-or-spoof verdict contradicts the picture, which shows ${label}`,
+    reasoning_conclusion_contradicts_label: `the answer's conclusion contradicts the picture, which shows ${label}`,
+    pretrain_description_contradicts_label: `the description contradicts the picture, which shows ${label}`,
+    fine_answer_names_an_attack: `the answer names an attack, but the picture shows ${label}`,
+    fine_answer_names_another_class: `the answer names the wrong attack type; the picture shows ${label}`,
+    fine_answer_names_no_class: `the answer names no attack type; the picture shows ${label}`,
+    localization_answer_has_no_box: `the answer gives no box; the spoof region is at ${boxText}`,
+    localization_box_outside_image: `the answer's box lies outside the image; the spoof region is at ${boxText}`,
+    localization_box_mismatch: `the answer's box does not match the spoof region at ${boxText}`,
+  };
+  return says[reason] ?? `the answer disagrees with the picture's label (${reason})`;
 }
 
 export function findBox(text: string): Box | undefined {

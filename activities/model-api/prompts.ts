@@ -47,9 +47,20 @@ export function renderConstructionPrompt({ prompts, task, cls, box, responseForm
   });
 }
 
-/** The Vicuna-style single prompt string Bunny was trained on, for completion endpoints. */
-export function renderVicunaPrompt(system: string, prompt: string, withImage: boolean): string {
-  return `${system} USER: ${withImage ? '<image>\n' : ''}${prompt} ASSISTANT:`;
+/**
+ * The Vicuna-style single prompt string Bunny was trained on, for completion endpoints. Later
+ * turns (a repair) follow as `ASSISTANT: <reply></s>USER: <message> ASSISTANT:`.
+ */
+export function renderVicunaPrompt(
+  system: string,
+  prompt: string,
+  withImage: boolean,
+  history: readonly { role: 'assistant' | 'user'; content: string }[] = [],
+): string {
+  let out = `${system} USER: ${withImage ? '<image>\n' : ''}${prompt} ASSISTANT:`;
+  for (const turn of history)
+    out += turn.role === 'assistant' ? ` ${turn.content}</s>` : `USER: ${turn.content} ASSISTANT:`;
+  return out;
 }
 
 export function renderAugmentPrompt(prompts: PromptSet, question: string, answer: string): string {

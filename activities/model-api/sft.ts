@@ -1,8 +1,10 @@
 /**
  * SFT augmentation and filtering. Augmentation asks the text model for two new pairs per kept
- * pair; each child links to its parent and inherits image, class, task and box, and a
- * localization child whose box changed is dropped. Filtering applies the special-words filter,
- * then the model judge; each writes one verdict per record, so a retry judges only what is left.
+ * pair; each child links to its parent and inherits image, class, task and box, and the
+ * `augment_check` verdict drops a localization child whose box is missing or changed and a coarse
+ * or fine child that contradicts the class. Filtering applies the special-words filter (recording
+ * the phrase, the field and the list version), then the model judge (recording its reason); each
+ * writes one verdict per record, so a retry judges only what is left.
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import type { PromptSet, SpecialWords, Taxonomy } from '../../config/assets';
@@ -16,13 +18,14 @@ import {
   judgeRecords,
   recordsAwaiting,
   writeRecords,
+  type ImageRow,
   type RecordRow,
   type StoredRecord,
   type Verdict,
 } from '../database/records';
 import { heartbeat } from '../heartbeat';
 import { ModelRejectedError, type ModelGateway, type ModelRequest } from './gateway';
-import { findBox } from './label-check';
+import { checkLabel, findBox } from './label-check';
 import { mapSettled, rethrowFirst } from './limit';
 import { parseAugmentation, parseJudge, type Parsed } from './parse';
 import { formatBox, renderAugmentPrompt, renderJudgePrompt, renderRepairPrompt, type Box } from './prompts';
@@ -72,10 +75,13 @@ function textRequest(deps: SftDeps, model: string, prompt: string): ModelRequest
 export function createAugmentRecords(deps: SftDeps) {
   return async function augmentRecords(input: SftBatchInput): Promise<BatchCounts> {
     const counts = emptyBatch();
-    const parents = await recordsAwaiting(deps.db, input.buildId, input.range, 'augment', { set: 'sft', origin: 'generated' });
+    const parents = await recordsAwaiting(deps.db, input.buildId, input.range, 'augment', {
+      set: 'sft',
+      origin: 'generated',
+    });
     let finished = 0;
-    const results = await mapSettled(parents, input.sft.concurrency, async ({ record }) => {
-      const out = await augmentOne(deps, input, record);
+    const results = await mapSettled(parents, input.sft.concurrency, async ({ record, image }) => {
+      const out = await augmentOne(deps, input, record, image);
       await writeRecords(deps.db, input.buildId, out.children);
       // The parent's own augment verdict goes last, so a crash before it re-runs the whole pair.
       await deps.db
@@ -95,17 +101,28 @@ async function augmentOne(
   deps: SftDeps,
   input: SftBatchInput,
   parent: StoredRecord,
+  image: ImageRow,
 ): Promise<{ verdict: Verdict; children: { record: RecordRow; verdicts: Verdict[] }[] }> {
-  const request = textRequest(deps, input.model, renderAugmentPrompt(deps.prompts, parent.question ?? '', parent.answer ?? ''));
+  const request = textRequest(
+    deps,
+    input.model,
+    renderAugmentPrompt(deps.prompts, parent.question ?? '', parent.answer ?? ''),
+  );
   let parsed;
   try {
     parsed = await askParsed(deps, input.buildId, request, parseAugmentation);
   } catch (err) {
     if (!(err instanceof ModelRejectedError)) throw err;
-    return { verdict: { stage: 'augment', verdict: 'failed', reason: err.reason, detail: { error: err.message } }, children: [] };
+    return {
+      verdict: { stage: 'augment', verdict: 'failed', reason: err.reason, detail: { error: err.message } },
+      children: [],
+    };
   }
   if (!parsed.ok) {
-    return { verdict: { stage: 'augment', verdict: 'failed', reason: 'unparsable_output', detail: { error: parsed.error } }, children: [] };
+    return {
+      verdict: { stage: 'augment', verdict: 'failed', reason: 'unparsable_output', detail: { error: parsed.error } },
+      children: [],
+    };
   }
   const children = parsed.value.map((pair, k) => {
     const record: RecordRow = {
@@ -124,17 +141,49 @@ async function augmentOne(
       status: 'active',
       stage: 'augment_check',
     };
-    const box = parent.box as Box | null;
-    const kept = !box || sameBox(findBox(pair.answer), box);
-    const v: Verdict = kept
-      ? { stage: 'augment_check', verdict: 'kept' }
-      : { stage: 'augment_check', verdict: 'dropped', reason: 'localization_box_changed', detail: { expected: formatBox(box) } };
+    const v = checkChild(deps.taxonomy, parent, image, pair.answer);
+    const kept = v.verdict === 'kept';
     return { record: kept ? record : { ...record, status: 'dropped', reason: v.reason }, verdicts: [v] };
   });
   return { verdict: { stage: 'augment', verdict: 'kept' }, children };
 }
 
-const sameBox = (a: Box | undefined, b: Box) => !!a && a.every((v, i) => Math.abs(v - b[i]!) < 0.05);
+const sameBox = (a: Box, b: Box) => a.every((v, i) => Math.abs(v - b[i]!) < 0.05);
+
+/**
+ * The checks an augmented pair must pass to inherit its parent's image, class, task and box: a
+ * localization answer still holds the parent's box, and an answer to a coarse or fine question
+ * still agrees with the image's class (the same rule generation applies).
+ */
+export function checkChild(taxonomy: Taxonomy, parent: StoredRecord, image: ImageRow, answer: string): Verdict {
+  const box = parent.box as Box | null;
+  if (box) {
+    const found = findBox(answer);
+    if (!found) {
+      return {
+        stage: 'augment_check',
+        verdict: 'dropped',
+        reason: 'localization_box_missing',
+        detail: { expected: formatBox(box) },
+      };
+    }
+    if (!sameBox(found, box)) {
+      return {
+        stage: 'augment_check',
+        verdict: 'dropped',
+        reason: 'localization_box_changed',
+        detail: { expected: formatBox(box), found: formatBox(found) },
+      };
+    }
+  }
+  const cls = findClass(taxonomy, image.className ?? '');
+  if (cls && (parent.task === 'coarse' || parent.task === 'fine')) {
+    const mismatch = checkLabel(taxonomy, parent.task, cls, answer);
+    if (mismatch)
+      return { stage: 'augment_check', verdict: 'dropped', reason: mismatch, detail: { className: cls.name } };
+  }
+  return { stage: 'augment_check', verdict: 'kept' };
+}
 
 export function createFilterRecords(deps: SftDeps) {
   const special = createSpecialWordsFilter(deps.specialWords.phrases);
@@ -158,11 +207,16 @@ export function createFilterRecords(deps: SftDeps) {
     const results = await mapSettled(pending, sft.concurrency, async ({ record, image }) => {
       const judged: { id: string; verdict: Verdict }[] = [];
       if (sft.specialWords && !passedWords.has(record.id)) {
-        const phrase = special.match(`${record.question ?? ''}\n${record.answer ?? ''}`);
+        const found = special.matchPair(record);
         judged.push({
           id: record.id,
-          verdict: phrase
-            ? { stage: 'special_words', verdict: 'dropped', reason: 'special_words', detail: { phrase } }
+          verdict: found
+            ? {
+                stage: 'special_words',
+                verdict: 'dropped',
+                reason: 'special_words',
+                detail: { phrase: found.phrase, field: found.field, list: deps.specialWords.version },
+              }
             : { stage: 'special_words', verdict: 'kept' },
         });
       }
@@ -190,10 +244,16 @@ async function judgeOne(
   const prompt = renderJudgePrompt(deps.prompts, record.question ?? '', record.answer ?? '', label);
   try {
     const parsed = await askParsed(deps, input.buildId, textRequest(deps, input.model, prompt), parseJudge);
-    if (!parsed.ok) return { stage: 'judge', verdict: 'failed', reason: 'judge_unparsable', detail: { error: parsed.error } };
+    if (!parsed.ok)
+      return { stage: 'judge', verdict: 'failed', reason: 'judge_unparsable', detail: { error: parsed.error } };
     return parsed.value.correspond
       ? { stage: 'judge', verdict: 'kept', detail: { reason: parsed.value.reason, model: parsed.model } }
-      : { stage: 'judge', verdict: 'dropped', reason: 'judge_rejected', detail: { reason: parsed.value.reason, model: parsed.model } };
+      : {
+          stage: 'judge',
+          verdict: 'dropped',
+          reason: 'judge_rejected',
+          detail: { reason: parsed.value.reason, model: parsed.model },
+        };
   } catch (err) {
     if (!(err instanceof ModelRejectedError)) throw err;
     return { stage: 'judge', verdict: 'failed', reason: err.reason, detail: { error: err.message } };

@@ -42,7 +42,8 @@ test('the demo builds the bundled samples end to end and the dev server lists th
     const tasks = new Set([...Object.keys(summary.counts.pretrain.byTask), ...Object.keys(summary.counts.sft.byTask)]);
     expect(tasks.size).toBe(5);
     expectFunnelAddsUp(summary.funnel);
-    expect(summary.funnel.find((s: { stage: string }) => s.stage === 'ingest').in).toBe(42);
+    // 42 SiW-Mv2 sample images and 5 PADISI-Face samples.
+    expect(summary.funnel.find((s: { stage: string }) => s.stage === 'ingest').in).toBe(47);
     expect(out).toContain('approveReview');
 
     const temporal = env.TEMPORAL_CLI ?? path.join(home, 'tools', 'temporal-venv', 'bin', 'temporal');

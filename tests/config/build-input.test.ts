@@ -19,7 +19,17 @@ describe('parseBuildInput', () => {
   test('applies every default to a minimal input', () => {
     expect(parseBuildInput({ sources: [source] })).toEqual({
       name: 'fasforge build',
-      sources: [{ ...source, licence: 'see the source dataset licence' }],
+      sources: [
+        {
+          ...source,
+          licence: 'see the source dataset licence',
+          frameBudget: 8,
+          maxPixels: 50_000_000,
+          minSide: 64,
+          nearDuplicateDistance: 4,
+          split: 'subject',
+        },
+      ],
       tasks: [...TASKS],
       generation: {
         requestStyle: 'chat',
@@ -30,8 +40,10 @@ describe('parseBuildInput', () => {
         parallelBatches: 4,
         concurrency: 4,
         repair: true,
+        minBoxIou: 0.5,
+        inconsistent: 'drop',
       },
-      clip: { threshold: 0.15, batchSize: 16, recordsPerActivity: 200 },
+      clip: { mode: 'absolute', threshold: 0.15, perClass: false, batchSize: 16, recordsPerActivity: 200 },
       sft: {
         order: 'augment-then-filter',
         augment: true,
@@ -41,9 +53,18 @@ describe('parseBuildInput', () => {
         batchSize: 25,
         parallelBatches: 4,
         concurrency: 4,
+        nearDuplicates: { enabled: true, threshold: 0.9, compare: 'answer', scope: 'image' },
+        target: 45_000,
+        selection: 'balanced',
+        continueAsNewAfterEvents: 4000,
       },
-      review: { required: true },
-      export: {},
+      review: { required: true, timeout: { action: 'wait', remindEvery: '1d' } },
+      export: {
+        formats: ['llava-json', 'llava-jsonl', 'sharegpt', 'hf-jsonl', 'hf-parquet'],
+        boxFormat: 'absolute',
+        images: 'copy',
+      },
+      budget: {},
     });
   });
 
@@ -54,7 +75,7 @@ describe('parseBuildInput', () => {
       clip: { threshold: -0.5 },
     });
     expect(input.generation).toMatchObject({ model: 'bunny', temperature: 0, maxTokens: 512, repair: true });
-    expect(input.clip).toEqual({ threshold: -0.5, batchSize: 16, recordsPerActivity: 200 });
+    expect(input.clip).toEqual({ mode: 'absolute', threshold: -0.5, perClass: false, batchSize: 16, recordsPerActivity: 200 });
   });
 
   test('keeps given values over the defaults', () => {

@@ -28,6 +28,8 @@ describe('parseEnv', () => {
       clipModelDir: path.join(projectRoot, 'models', 'tiny-clip-standin'),
       llmConcurrency: 8,
       llmActivitiesPerSecond: 0,
+      temporalUiUrl: undefined,
+      tracing: { mode: 'off', otlpEndpoint: undefined },
     });
   });
 
@@ -48,6 +50,9 @@ describe('parseEnv', () => {
       'FASFORGE_CLIP_MODEL_DIR',
       'FASFORGE_LLM_CONCURRENCY',
       'FASFORGE_LLM_ACTIVITIES_PER_SECOND',
+      'TEMPORAL_UI_URL',
+      'FASFORGE_TRACING',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
     ];
     expect(parseEnv(Object.fromEntries(keys.map((k) => [k, ''])))).toEqual(parseEnv({}));
   });

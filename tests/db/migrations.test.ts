@@ -12,7 +12,7 @@ import { builds, images, modelCache, records, verdicts } from '../../db/schema';
 import { createTestDatabase } from '../support/env';
 
 const execFileAsync = promisify(execFile);
-const TABLES = ['builds', 'images', 'model_cache', 'model_calls', 'records', 'verdicts'];
+const TABLES = ['build_exports', 'builds', 'images', 'model_cache', 'model_calls', 'records', 'review_decisions', 'verdicts'];
 
 async function publicTables(db: Db): Promise<string[]> {
   const rows = await queryRows<{ table_name: string }>(

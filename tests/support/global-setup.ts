@@ -2,7 +2,7 @@
  * Starts one real Temporal dev server (in memory, on its own port) for the whole test run, and
  * checks that the PostgreSQL server the tests use is reachable.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -17,6 +17,8 @@ import {
 import { TEST_PORT, STATE_FILE, adminUrl } from './env';
 
 export default async function globalSetup(): Promise<void> {
+  // Video sources need ffmpeg; the script installs it when missing (as root) or says how.
+  execFileSync(path.join(__dirname, '..', '..', 'scripts', 'ensure-system-packages.sh'), { stdio: 'inherit' });
   const pg = new Client({ connectionString: adminUrl() });
   try {
     await pg.connect();

@@ -51,7 +51,9 @@ async function banded(
     }
   }
   const file = path.join(dir, name);
-  await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
   return file;
 }
 

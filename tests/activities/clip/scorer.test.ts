@@ -1,6 +1,5 @@
 // Must come first: lets ONNX Runtime's output tensors pass its own type checks under jest.
 
-
 import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';

@@ -77,12 +77,14 @@ describe('ClipTokenizer', () => {
     expect(tokenizer.decode(tokenizer.encode('Naïve café, 12 faces! 😀'))).toBe('naïve café , 1 2 faces ! 😀');
   });
 
-  it('treats the start and end markers in text as special tokens', () => {
-    expect(tokenizer.encode('<|startoftext|>x<|endoftext|>')).toEqual([
+  it("treats the start and end markers in text as special tokens, under open_clip's names", () => {
+    expect(tokenizer.encode('<start_of_text>x<END_OF_TEXT>')).toEqual([
       tokenizer.startToken,
       ...tokenizer.encode('x'),
       tokenizer.endToken,
     ]);
+    // open_clip does not know OpenAI's marker spelling; it is ordinary punctuation and letters there.
+    expect(tokenizer.encode('<|endoftext|>')).not.toContain(tokenizer.endToken);
   });
 
   describe('matches the independent Python reference tokenizer', () => {

@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { findClass, loadAssets } from '../../../config/assets';
 import {
   cacheKeyOf,
+  createEndpoint,
   createModelGateway,
   modelCallTotals,
   ModelRejectedError,
@@ -455,5 +456,139 @@ describe('error classification', () => {
     const gateway = createModelGateway(db, { vision: endpointFor(url), text: endpointFor(url) });
     const err = await caught(gateway.complete('build-conn', request()));
     expect(err).toBeInstanceOf(OpenAI.APIConnectionError);
+  });
+});
+
+describe('the endpoint client', () => {
+  test('the client built for workers never retries: a 500 reaches the server exactly once', async () => {
+    const sim = await startSimulator({ serverErrorRate: 1 });
+    started.push(sim);
+    const endpoint = createEndpoint({ baseUrl: sim.url, apiKey: API_KEY }, 'FASFORGE_VISION', 5000);
+    const gateway = createModelGateway(db, { vision: endpoint, text: endpoint });
+    const err = await caught(gateway.complete('build-noretry', request()));
+    expect((err as { status?: number }).status).toBe(500);
+    expect(sim.stats()).toEqual({ requests: 1, byStatus: { '500': 1 } });
+    expect(endpoint.client.maxRetries).toBe(0);
+  });
+
+  test('a hang past the client timeout is a retryable timeout error, not a rejection', async () => {
+    const sim = await startSimulator({ timeoutRate: 1, hangMs: 60_000 });
+    started.push(sim);
+    const endpoint = createEndpoint({ baseUrl: sim.url }, 'FASFORGE_VISION', 300);
+    const err = await caught(
+      createModelGateway(db, { vision: endpoint, text: endpoint }).complete('b-hang', request()),
+    );
+    // A connection error is what classify() leaves to the retry policy.
+    expect(err).toBeInstanceOf(OpenAI.APIConnectionError);
+    expect(sim.faults()).toEqual({ 'transport:timeout': 1 });
+    expect(err).not.toBeInstanceOf(ApplicationFailure);
+  });
+
+  test('maxInFlight holds the requests in flight to an endpoint at its value', async () => {
+    const sim = await startSimulator({ latencyMs: 30 });
+    started.push(sim);
+    let inFlight = 0;
+    let peak = 0;
+    const counting: typeof fetch = async (input, init) => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const client = new OpenAI({ baseURL: sim.url, apiKey: API_KEY, maxRetries: 0, fetch: counting });
+    const endpoint: ModelEndpoint = { client, envPrefix: 'FASFORGE_VISION', maxInFlight: 3 };
+    const gateway = createModelGateway(db, { vision: endpoint, text: endpoint });
+    await Promise.all(Array.from({ length: 12 }, () => gateway.complete('b-inflight', request())));
+    expect(sim.stats().requests).toBe(12);
+    expect(peak).toBe(3);
+  });
+});
+
+describe('usage, cost and budget', () => {
+  const prices = {
+    version: 'test',
+    currency: 'USD' as const,
+    models: { 'fasforge-simulator/simulated-mllm': { inputPerMTokens: 2, outputPerMTokens: 8 } },
+  };
+
+  test('records tokens, stage, latency and cost of each call; a cache hit costs nothing', async () => {
+    const sim = await startSimulator({});
+    started.push(sim);
+    const gateway = createModelGateway(db, { vision: endpointFor(sim.url), text: endpointFor(sim.url) }, { prices });
+    const r = request({ stage: 'generate' });
+    await gateway.complete('b-usage', r);
+    await gateway.complete('b-usage-2', r);
+    const rows = await queryRows<{
+      build_id: string;
+      stage: string;
+      cache_hit: boolean;
+      prompt_tokens: number;
+      completion_tokens: number;
+      cost_usd: number | null;
+      latency_ms: number;
+    }>(
+      db,
+      sql`select build_id, stage, cache_hit, prompt_tokens, completion_tokens, cost_usd, latency_ms from model_calls where build_id in ('b-usage', 'b-usage-2') order by build_id`,
+    );
+    const [paid, hit] = rows;
+    expect(paid).toMatchObject({ stage: 'generate', cache_hit: false });
+    expect(paid!.prompt_tokens).toBeGreaterThan(0);
+    expect(paid!.completion_tokens).toBeGreaterThan(0);
+    expect(paid!.cost_usd).toBeCloseTo((paid!.prompt_tokens * 2 + paid!.completion_tokens * 8) / 1e6, 12);
+    expect(paid!.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(hit).toMatchObject({ cache_hit: true, cost_usd: 0, prompt_tokens: 0 });
+  });
+
+  test('a model missing from the price table has an unknown cost, not zero', async () => {
+    const { costReport } = await import('../../../activities/model-api/usage');
+    const sim = await startSimulator({});
+    started.push(sim);
+    const gateway = createModelGateway(
+      db,
+      { vision: endpointFor(sim.url), text: endpointFor(sim.url) },
+      { prices: { ...prices, models: {} } },
+    );
+    await gateway.complete('b-unpriced', request());
+    const report = await costReport(db, 'b-unpriced');
+    expect(report.total).toMatchObject({ calls: 1, usd: null, pricedUsd: 0, unpricedCalls: 1 });
+    expect(report.byModel['fasforge-simulator/simulated-mllm']).toMatchObject({ usd: null, unpricedCalls: 1 });
+  });
+
+  test('refuses to send once the build has spent its cap, with a non-retryable BudgetExhausted', async () => {
+    const sim = await startSimulator({});
+    started.push(sim);
+    await db.execute(
+      sql`insert into builds (id, config) values ('b-capped', ${JSON.stringify({ budget: { maxUsd: 0.000001 } })}::jsonb)`,
+    );
+    const gateway = createModelGateway(db, { vision: endpointFor(sim.url), text: endpointFor(sim.url) }, { prices });
+    await gateway.complete('b-capped', request());
+    const err = await caught(gateway.complete('b-capped', request()));
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'BudgetExhausted', nonRetryable: true });
+    expect((err as Error).message).toMatch(/raiseBudget/);
+    expect(sim.stats().requests).toBe(1);
+    const [spent] = await queryRows<{ spent_usd: number }>(db, sql`select spent_usd from builds where id = 'b-capped'`);
+    expect(spent!.spent_usd).toBeGreaterThan(0.000001);
+  });
+
+  test('refuses a capped build whose model has no price, saying which price to add', async () => {
+    const sim = await startSimulator({});
+    started.push(sim);
+    await db.execute(
+      sql`insert into builds (id, config) values ('b-cap-unpriced', ${JSON.stringify({ budget: { maxUsd: 10 } })}::jsonb)`,
+    );
+    const gateway = createModelGateway(
+      db,
+      { vision: endpointFor(sim.url), text: endpointFor(sim.url) },
+      { prices: { ...prices, models: {} } },
+    );
+    // The first call learns the served model id; the price table lacks both ids, so the next is refused.
+    await gateway.complete('b-cap-unpriced', request());
+    const err = await caught(gateway.complete('b-cap-unpriced', request()));
+    expect(err).toMatchObject({ type: 'ModelPriceUnknown', nonRetryable: true });
+    expect((err as Error).message).toMatch(/config\/prices\.json/);
   });
 });

@@ -2,7 +2,7 @@
  * Label consistency of generated answers, against the real taxonomy.
  */
 import { findClass, loadAssets, type TaxonomyClass } from '../../../config/assets';
-import { checkLabel, findBox, iou } from '../../../activities/model-api/label-check';
+import { checkLabel, describeMismatch, findBox, iou } from '../../../activities/model-api/label-check';
 import type { Box } from '../../../activities/model-api/prompts';
 
 const { taxonomy } = loadAssets();
@@ -213,5 +213,66 @@ describe('iou', () => {
   ])('gives the known value for %s', (_name, a, b, expected) => {
     expect(iou(a, b)).toBeCloseTo(expected, 10);
     expect(iou(b, a)).toBeCloseTo(expected, 10);
+  });
+});
+
+describe('boxes inside the image, reasoning conclusions and descriptions', () => {
+  const box: Box = [40, 50, 120, 80];
+  const image = { width: 200, height: 200 };
+
+  test('a box reaching outside the image is dropped even when it overlaps the truth', () => {
+    expect(checkLabel(taxonomy, 'localization', print, 'At [40.0, 50.0, 230.0, 80.0].', box, 0.3, image)).toBe(
+      'localization_box_outside_image',
+    );
+    expect(checkLabel(taxonomy, 'localization', print, 'At [-10.0, 50.0, 120.0, 80.0].', box, 0.3, image)).toBe(
+      'localization_box_outside_image',
+    );
+    expect(checkLabel(taxonomy, 'localization', print, 'At [120.0, 50.0, 40.0, 80.0].', box, 0.3, image)).toBe(
+      'localization_box_outside_image',
+    );
+    expect(
+      checkLabel(taxonomy, 'localization', print, 'At [40.0, 50.0, 120.0, 80.0].', box, 0.5, image),
+    ).toBeUndefined();
+  });
+
+  test('the configured IoU decides a shifted box', () => {
+    const answer = 'At [50.0, 50.0, 130.0, 80.0].';
+    expect(iou([50, 50, 130, 80], box)).toBeCloseTo(70 / 90, 6);
+    expect(checkLabel(taxonomy, 'localization', print, answer, box, 0.7, image)).toBeUndefined();
+    expect(checkLabel(taxonomy, 'localization', print, answer, box, 0.8, image)).toBe('localization_box_mismatch');
+  });
+
+  test('a reasoning answer must conclude with the label', () => {
+    const spoofy =
+      'The "Face Facial Lighting" is flat. Analyzing these attributes, we conclude that the face is a spoof.';
+    const realish = 'The lighting is natural. Taking these attributes together, we conclude that the face is real.';
+    expect(checkLabel(taxonomy, 'reasoning', print, spoofy)).toBeUndefined();
+    expect(checkLabel(taxonomy, 'reasoning', print, realish)).toBe('reasoning_conclusion_contradicts_label');
+    expect(checkLabel(taxonomy, 'reasoning', bonafide, realish)).toBeUndefined();
+    expect(checkLabel(taxonomy, 'reasoning', bonafide, spoofy)).toBe('reasoning_conclusion_contradicts_label');
+    // A real conclusion after attributes that mention attack cues is still a real conclusion.
+    const mixed = 'No phone screen or paper edge suggests an attack. Therefore the face is real.';
+    expect(checkLabel(taxonomy, 'reasoning', bonafide, mixed)).toBeUndefined();
+  });
+
+  test('a description that calls the face the opposite of its label is dropped; a neutral one is kept', () => {
+    expect(checkLabel(taxonomy, 'pretrain', print, 'The face is real, with no sign of a presentation attack.')).toBe(
+      'pretrain_description_contradicts_label',
+    );
+    expect(
+      checkLabel(taxonomy, 'pretrain', print, 'A printed photograph of a face is held up to the camera.'),
+    ).toBeUndefined();
+    expect(checkLabel(taxonomy, 'pretrain', bonafide, 'A spoof face made with a paper mask.')).toBe(
+      'pretrain_description_contradicts_label',
+    );
+    expect(checkLabel(taxonomy, 'pretrain', bonafide, 'A man looks at the camera in an office.')).toBeUndefined();
+  });
+
+  test('a re-ask explains the mismatch with the label and the box', () => {
+    expect(describeMismatch('localization_box_mismatch', print, box)).toBe(
+      "the answer's box does not match the spoof region at [40, 50, 120, 80]",
+    );
+    expect(describeMismatch('coarse_answer_contradicts_label', bonafide)).toMatch(/real \(bona fide\) face/);
+    expect(describeMismatch('something_new', print)).toMatch(/something_new/);
   });
 });

@@ -73,3 +73,38 @@ describe('rethrowFirst', () => {
     expect(() => rethrowFirst([{ status: 'fulfilled', value: 1 }])).not.toThrow();
   });
 });
+
+describe('createLimiter', () => {
+  test('runs at most n tasks at once and starts the waiting ones in arrival order', async () => {
+    const { createLimiter } = await import('../../../activities/model-api/limit');
+    const limit = createLimiter(2);
+    const gates = Array.from({ length: 5 }, () => deferred());
+    const started: number[] = [];
+    let active = 0;
+    let peak = 0;
+    const runs = gates.map((g, i) =>
+      limit(async () => {
+        started.push(i);
+        peak = Math.max(peak, ++active);
+        await g.promise;
+        active -= 1;
+        return i;
+      }),
+    );
+    await Promise.resolve();
+    expect(started).toEqual([0, 1]);
+    gates[1]!.resolve();
+    gates[0]!.resolve();
+    for (const g of gates.slice(2)) g.resolve();
+    expect(await Promise.all(runs)).toEqual([0, 1, 2, 3, 4]);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(peak).toBe(2);
+  });
+
+  test('a failing task frees its slot', async () => {
+    const { createLimiter } = await import('../../../activities/model-api/limit');
+    const limit = createLimiter(1);
+    await expect(limit(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await limit(async () => 'next')).toBe('next');
+  });
+});

@@ -127,6 +127,17 @@ describe('renderVicunaPrompt', () => {
     expect(prompt).not.toContain('<image>');
     expect(prompt).toBe(`${prompts.system} USER: Hello ASSISTANT:`);
   });
+
+  test('continues a repair as further Vicuna turns, not as one run-on user message', () => {
+    const prompt = renderVicunaPrompt(prompts.system, 'Is the face real?', true, [
+      { role: 'assistant', content: '{"question": "Is' },
+      { role: 'user', content: 'Your previous reply could not be used: not closed' },
+    ]);
+    expect(prompt).toBe(
+      `${prompts.system} USER: <image>\nIs the face real? ASSISTANT: {"question": "Is</s>` +
+        'USER: Your previous reply could not be used: not closed ASSISTANT:',
+    );
+  });
 });
 
 describe('renderJudgePrompt', () => {

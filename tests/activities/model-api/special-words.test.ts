@@ -1,9 +1,16 @@
 /**
- * The special-words filter over the real list in config/special-words.json.
+ * The special-words filter over the real list in config/special-words.json. Every variant below is
+ * generated from the list, so a phrase added to the list is covered without touching this file.
  */
 import { loadAssets } from '../../../config/assets';
-import { createSpecialWordsFilter, normalizeForMatch } from '../../../activities/model-api/special-words';
-import { REFUSALS } from '../../../simulator/generation';
+import {
+  createSpecialWordsFilter,
+  foldForPhrases,
+  normalizeForMatch,
+} from '../../../activities/model-api/special-words';
+import { generatePair, REFUSALS } from '../../../simulator/generation';
+import { CLASSES, TASK_NAMES } from '../../../simulator/knowledge';
+import { Prng } from '../../../simulator/prng';
 
 const { specialWords } = loadAssets();
 const phrases = specialWords.phrases;
@@ -12,48 +19,85 @@ const filter = createSpecialWordsFilter(phrases);
 /** Puts a phrase into an otherwise clean answer. */
 const inAnswer = (phrase: string) => `Looking at the picture closely, ${phrase} say more about the face.`;
 const mixedCase = (s: string) => [...s].map((c, i) => (i % 2 ? c.toUpperCase() : c.toLowerCase())).join('');
-const spaced = (s: string) => s.replace(/ /g, ' \n  \t');
 
-const each = phrases.map((p) => [p]);
+/** Every way of writing a phrase the filter must still recognise, by name. */
+function variants(phrase: string): [string, string][] {
+  const out: [string, string][] = [
+    ['as written', phrase],
+    ['upper case', phrase.toUpperCase()],
+    ['lower case', phrase.toLowerCase()],
+    ['mixed case', mixedCase(phrase)],
+    ['title case', phrase.replace(/\b\w/g, (c) => c.toUpperCase())],
+    ['extra spaces, tabs and newlines', phrase.replace(/ /g, ' \n  \t')],
+    ['no-break spaces', phrase.replace(/ /g, '\u00A0')],
+    ['zero-width spaces inside words', phrase.replace(/(\w)(\w)/, '$1\u200B$2')],
+    ['a line break between every word', phrase.replace(/ /g, '\r\n')],
+  ];
+  if (/[,;:!?]/.test(phrase)) {
+    out.push(['a space before each comma', phrase.replace(/([,;:!?])/g, ' $1')]);
+    out.push(['no space after each comma', phrase.replace(/([,;:!?]) /g, '$1')]);
+  }
+  if (phrase.includes("'")) {
+    out.push(['right single quotation marks', phrase.replace(/'/g, '\u2019')]);
+    out.push(['left single quotation marks', phrase.replace(/'/g, '\u2018')]);
+    out.push(['prime marks', phrase.replace(/'/g, '\u2032')]);
+    out.push(['typographic quotes in upper case', phrase.replace(/'/g, '\u2019').toUpperCase()]);
+  }
+  if (/cannot/i.test(phrase)) out.push(['"can not" in two words', phrase.replace(/cannot/gi, 'can not')]);
+  return out;
+}
+
+const cases = phrases.flatMap((phrase) => variants(phrase).map(([how, text]) => [phrase, how, text] as const));
 
 describe('the special-words filter', () => {
-  test('uses the versioned list with at least one phrase', () => {
-    expect(specialWords.version).toBe('special-words-v1');
-    expect(phrases.length).toBeGreaterThan(0);
+  test("uses the versioned list, with the seed's three phrases", () => {
+    expect(specialWords.version).toBe('special-words-v2');
+    const folded = phrases.map(foldForPhrases);
+    for (const seed of ['as an AI language model', 'It is difficult to determine', 'it is not possible to']) {
+      expect(folded).toContain(foldForPhrases(seed));
+    }
+    expect(new Set(folded).size).toBe(folded.length);
   });
 
-  test.each(each)('matches "%s" as written and reports the phrase', (phrase) => {
-    expect(filter.match(inAnswer(phrase))).toBe(phrase);
+  test('generates at least nine variants of every phrase', () => {
+    for (const p of phrases) expect(variants(p).length).toBeGreaterThanOrEqual(9);
   });
 
-  test.each(each)('matches "%s" in upper case', (phrase) => {
-    expect(filter.match(inAnswer(phrase.toUpperCase()))).toBe(phrase);
+  test.each(cases)('matches "%s" written with %s', (phrase, _how, text) => {
+    // A shorter phrase listed earlier may match first ("I cannot" inside "as an AI, I cannot" comes
+    // later in the list, so the longer one wins); what matters is that some listed phrase whose
+    // folded form is inside this phrase is reported.
+    const found = filter.match(inAnswer(text));
+    expect(found).toBeDefined();
+    expect(foldForPhrases(phrase)).toContain(foldForPhrases(found!));
   });
 
-  test.each(each)('matches "%s" in lower case', (phrase) => {
-    expect(filter.match(inAnswer(phrase.toLowerCase()))).toBe(phrase);
+  test.each(cases)('matches "%s" written with %s inside typographic double quotes', (phrase, _how, text) => {
+    const found = filter.match(`The model replied \u201C${text}\u201D and stopped.`);
+    expect(found).toBeDefined();
+    expect(foldForPhrases(phrase)).toContain(foldForPhrases(found!));
   });
 
-  test.each(each)('matches "%s" in mixed case', (phrase) => {
-    expect(filter.match(inAnswer(mixedCase(phrase)))).toBe(phrase);
+  test.each(phrases.map((p) => [p]))('reports "%s" itself when no earlier phrase lies inside it', (phrase) => {
+    const earlier = phrases.slice(0, phrases.indexOf(phrase));
+    const shadowed = earlier.some((e) => createSpecialWordsFilter([e]).match(phrase));
+    expect(filter.match(inAnswer(phrase))).toBe(shadowed ? expect.any(String) : phrase);
   });
 
-  test.each(each)('matches "%s" with extra spaces, tabs and newlines between its words', (phrase) => {
-    expect(filter.match(inAnswer(spaced(phrase)))).toBe(phrase);
+  test.each(phrases.map((p) => [p]))('finds "%s" in the question as well as the answer, and says which', (phrase) => {
+    const clean = 'The face is real: natural skin texture and shading.';
+    expect(filter.matchPair({ question: `Well, ${phrase} answer?`, answer: clean })).toMatchObject({
+      field: 'question',
+    });
+    expect(filter.matchPair({ question: 'Is this face real?', answer: inAnswer(phrase) })).toMatchObject({
+      field: 'answer',
+    });
   });
 
-  test.each(phrases.filter((p) => p.includes("'")).map((p) => [p]))(
-    'matches "%s" written with typographic apostrophes',
-    (phrase) => {
-      expect(filter.match(inAnswer(phrase.replace(/'/g, '\u2019')))).toBe(phrase);
-      expect(filter.match(inAnswer(phrase.replace(/'/g, '\u2018')))).toBe(phrase);
-    },
-  );
-
-  test.each(each)('matches "%s" inside typographic quotes', (phrase) => {
-    const typographic = phrase.replace(/'/g, '\u2019');
-    expect(filter.match(`The model replied \u201C${typographic}\u201D and stopped.`)).toBe(phrase);
-    expect(filter.match(`The model replied \u2018${typographic}\u2019 and stopped.`)).toBe(phrase);
+  test('never stitches a phrase together from the end of the question and the start of the answer', () => {
+    expect(
+      filter.matchPair({ question: 'Tell me what I', answer: 'cannot see: the mask edges are hidden.' }),
+    ).toBeUndefined();
   });
 
   test('matches the seed\'s "as an Al language model" written with a letter l', () => {
@@ -62,13 +106,8 @@ describe('the special-words filter', () => {
     expect(filter.match('as an al language   model')).toBe('as an AI language model');
   });
 
-  test('matches "as an Al, I cannot" written with a letter l', () => {
-    expect(filter.match('As an Al, I cannot tell whether the face is live.')).toBe('as an AI, I cannot');
-  });
-
-  // Bug (activities/model-api/special-words.ts:12-13): the "as an al" -> "as an ai" rewrite runs
-  // before whitespace is collapsed, so the letter-l form is missed when its first three words are
-  // separated by more than one space or by a newline.
+  // Regression: the "as an al" rewrite once ran before whitespace was collapsed, so the letter-l
+  // form was missed when its first words were separated by several spaces or a newline.
   test('matches the letter-l form with extra spaces or a newline inside "as an Al"', () => {
     expect(filter.match('As  an Al language model, I would not guess.')).toBe('as an AI language model');
     expect(filter.match('As an\nAl language model, I would not guess.')).toBe('as an AI language model');
@@ -84,7 +123,7 @@ describe('the special-words filter', () => {
   });
 
   test('reports the first listed phrase when several match', () => {
-    // "as an AI, I cannot" comes before "I cannot" in the list.
+    expect(phrases.indexOf('as an AI, I cannot')).toBeLessThan(phrases.indexOf('I cannot'));
     expect(filter.match('As an AI, I cannot judge this.')).toBe('as an AI, I cannot');
   });
 
@@ -101,14 +140,39 @@ describe('the special-words filter', () => {
     ],
     ['As an additional cue, the paper edges are visible at the bottom, so this is a Print Attack.'],
     ['The determination is clear: the face is bona fide and the lighting is natural.'],
+    ['The mask cannot hide its rigid edges, which are clearly visible.'],
     [''],
   ])('does not match the clean answer "%s"', (answer) => {
     expect(filter.match(answer)).toBeUndefined();
   });
 
-  // Bug (activities/model-api/special-words.ts:27): phrases are matched as plain substrings with no
-  // word boundary, so "I cannot" is found inside "AI cannot" and a definite, clean answer is dropped
-  // as a refusal.
+  test('matches none of 600 clean answers the simulator writes for every class and task', () => {
+    const hits: string[] = [];
+    for (const cls of CLASSES) {
+      for (const task of TASK_NAMES) {
+        for (let i = 0; i < 10; i++) {
+          const pair = generatePair(
+            {
+              kind: 'construction',
+              authenticity: cls.attack ? 'spoof' : 'real',
+              className: cls.name,
+              cls,
+              questionType: task,
+              task,
+              box: task === 'localization' ? [10, 20, 110, 120] : undefined,
+              attributes: [],
+            },
+            'normal',
+            new Prng(`${cls.name}:${task}:${i}`, 'content'),
+          );
+          const m = filter.matchPair(pair);
+          if (m) hits.push(`${m.phrase} in ${pair[m.field]}`);
+        }
+      }
+    }
+    expect(hits).toEqual([]);
+  });
+
   test('does not match a phrase that starts inside another word ("an AI cannot")', () => {
     expect(filter.match('This is a crude print attack that even a simple AI cannot be fooled by.')).toBeUndefined();
   });
@@ -123,5 +187,9 @@ describe('normalizeForMatch', () => {
   test('rewrites the letter-l "as an al" to "as an ai" only as whole words', () => {
     expect(normalizeForMatch('As an Al model')).toBe('as an ai model');
     expect(normalizeForMatch('as an alternative')).toBe('as an alternative');
+  });
+
+  test('foldForPhrases puts one space after a comma and none before it, and joins "can not"', () => {
+    expect(foldForPhrases('As an AI ,I can not')).toBe('as an ai, i cannot');
   });
 });

@@ -1,0 +1,308 @@
+/**
+ * The human review gate of a build: it lists the records under review (all active ones, or a
+ * seeded sample per class), takes reviewers' decisions from the `submitReviewDecisions` update
+ * and the `reviewDecisions` signal, answers `reviewProgress`, and opens on `approveReview` or on
+ * its timeout policy. Every decision is checked against the gate's own list before it is
+ * persisted; a refused update changes nothing, a signal's bad entries are logged and counted.
+ */
+import { ApplicationFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { ExportInput, PipelineActivities, ResolvedBuildInput } from '../activities/contracts';
+import { emptyCounts } from './batches';
+import { TASK_QUEUES } from './constants';
+import {
+  approveReviewSignal,
+  reviewDecisionsSignal,
+  reviewProgressQuery,
+  submitReviewDecisionsUpdate,
+  type ApproveReview,
+  type ReviewDecision,
+  type ReviewDecisionBatch,
+  type ReviewItem,
+  type ReviewPageRequest,
+  type ReviewProgress,
+  type ReviewRefusal,
+  type StageProgress,
+} from './messages';
+import { batchError, checkDecisions, type CheckedBatch, type Decided } from './review-decisions';
+import { durationMs } from './review-rules';
+
+const pipeline = proxyActivities<PipelineActivities>({
+  taskQueue: TASK_QUEUES.pipeline,
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const LIST_PAGE = 2000;
+
+type ReviewConfig = ResolvedBuildInput['review'];
+
+export class ReviewGate {
+  private readonly items = new Map<string, ReviewItem>();
+  private readonly decided = new Map<string, Decided>();
+  private readonly counts = { approve: 0, reject: 0, revise: 0 };
+  private readonly refused = { total: 0, recent: [] as ReviewRefusal[] };
+  private waiting = false;
+  private released = false;
+  /** The gate has stopped taking decisions (it opened, or its timeout fired). */
+  private passed = false;
+  private blocked: string | undefined;
+  private approval: ApproveReview | undefined;
+  private inFlight = 0;
+  private config: ReviewConfig | undefined;
+  private stage: StageProgress | undefined;
+
+  /** Registers the gate's message handlers; call at the start of the workflow. */
+  constructor(private readonly buildId: string) {
+    setHandler(reviewProgressQuery, (page) => this.progress(page));
+    setHandler(approveReviewSignal, (a) => this.approve(a));
+    setHandler(reviewDecisionsSignal, async (batch) => {
+      const envelope = this.envelopeError(batch);
+      const checked = envelope ? undefined : this.check(batch);
+      const refusals = envelope ? [{ id: '(batch)', reason: envelope }] : checked!.refusals;
+      if (refusals.length) {
+        this.noteRefusals(refusals);
+        log.warn('reviewDecisions: refused decisions', {
+          buildId,
+          refused: refusals.length,
+          refusals: refusals.slice(0, 20),
+        });
+      }
+      if (checked?.valid.length) {
+        await this.apply(batch.reviewer, checked.valid).catch((err: unknown) =>
+          log.error('reviewDecisions: decisions could not be saved', { buildId, error: String(err) }),
+        );
+      }
+    });
+    setHandler(
+      submitReviewDecisionsUpdate,
+      async (batch) => {
+        const checked = this.check(batch);
+        await this.apply(batch.reviewer, checked.valid);
+        return { accepted: checked.valid.length, unchanged: checked.unchanged };
+      },
+      {
+        validator: (batch) => {
+          const envelope = this.envelopeError(batch);
+          if (envelope)
+            throw ApplicationFailure.create({
+              type: 'ReviewDecisionRefused',
+              message: envelope,
+              details: [[]],
+              nonRetryable: true,
+            });
+          const { refusals } = this.check(batch);
+          if (refusals.length === 0) return;
+          const shown = refusals.slice(0, 20).map((r) => `${r.id}: ${r.reason}`);
+          const more = refusals.length > shown.length ? `; and ${refusals.length - shown.length} more` : '';
+          throw ApplicationFailure.create({
+            type: 'ReviewDecisionRefused',
+            message: `${refusals.length} of ${batch.decisions.length} decisions refused, none applied: ${shown.join('; ')}${more}`,
+            details: [refusals],
+            nonRetryable: true,
+          });
+        },
+      },
+    );
+  }
+
+  /** Waits at the gate until approval or the timeout policy opens it; returns what export records. */
+  async run(config: ReviewConfig, stage: StageProgress): Promise<ExportInput['review']> {
+    this.config = config;
+    this.stage = stage;
+    const sample = config.sample ? { perClass: config.sample.perClass, seed: config.sample.seed } : undefined;
+    for (let after = 0; ;) {
+      const page = await pipeline.listReviewItems({ buildId: this.buildId, afterSeq: after, limit: LIST_PAGE, sample });
+      for (const item of page.items) this.items.set(item.id, item);
+      if (page.nextAfterSeq === undefined) break;
+      after = page.nextAfterSeq;
+    }
+    stage.counts = { ...emptyCounts(), in: this.items.size };
+    this.waiting = true;
+    this.blocked = undefined;
+    log.info('review gate open', { buildId: this.buildId, records: this.items.size, sampled: sample !== undefined });
+
+    const { action, after, remindEvery } = config.timeout;
+    const startedAt = Date.now();
+    const deadline = after ? startedAt + durationMs(after) : Number.POSITIVE_INFINITY;
+    const opened = () => this.approval !== undefined && this.inFlight === 0;
+    let timedOut = false;
+    while (!opened()) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        timedOut = true;
+        break;
+      }
+      if (await condition(opened, Math.min(durationMs(remindEvery), left))) break;
+      if (Date.now() < deadline) {
+        log.warn('review reminder: the build is waiting for reviewers', {
+          buildId: this.buildId,
+          pending: this.pendingCount(),
+          waitingMinutes: Math.round((Date.now() - startedAt) / 60_000),
+          blocked: this.blocked,
+        });
+      }
+    }
+    await condition(() => this.inFlight === 0);
+    this.waiting = false;
+    this.passed = true;
+    const kept = this.counts.approve + this.counts.revise;
+    const rejected = { ...(this.counts.reject ? { rejected_by_reviewer: this.counts.reject } : {}) };
+
+    if (timedOut && action === 'fail') {
+      const why = this.blocked ? ` (${this.blocked})` : '';
+      throw ApplicationFailure.nonRetryable(
+        `the review was not approved within ${after}${why}: ${this.pendingCount()} records still await review`,
+        'ReviewTimedOut',
+      );
+    }
+    if (timedOut) {
+      const { dropped } = await pipeline.dropUnreviewed({ buildId: this.buildId });
+      this.released = true;
+      Object.assign(stage, { state: 'done', batchesDone: 1 });
+      stage.counts = { ...stage.counts, kept, dropped: { ...rejected, ...(dropped ? { unreviewed: dropped } : {}) } };
+      const note = `released by the timeout policy after ${after}: ${kept} reviewed records kept, ${dropped} unreviewed dropped`;
+      log.warn('review gate released by timeout', { buildId: this.buildId, kept, dropped });
+      return { reviewer: 'review timeout policy', note, approvedAt: new Date().toISOString() };
+    }
+    this.released = true;
+    Object.assign(stage, { state: 'done', batchesDone: 1 });
+    stage.counts = { ...stage.counts, kept: this.items.size - this.counts.reject, dropped: rejected };
+    const approval = this.approval!;
+    log.info('review approved', { buildId: this.buildId, reviewer: approval.reviewer });
+    return { reviewer: approval.reviewer, note: approval.note, approvedAt: new Date().toISOString() };
+  }
+
+  private approve(a: ApproveReview): void {
+    const refuse = (reason: string) => {
+      this.blocked = reason;
+      log.warn('approveReview refused', { buildId: this.buildId, reason });
+    };
+    if (!this.waiting)
+      return refuse(
+        this.passed ? 'the review gate has already closed to decisions' : 'the build is not at the review gate yet',
+      );
+    if (typeof a?.reviewer !== 'string' || a.reviewer.trim() === '')
+      return refuse('approveReview needs a non-empty "reviewer"');
+    const sample = this.config?.sample;
+    if (sample) {
+      const pending = this.pendingCount();
+      if (pending > 0)
+        return refuse(`${pending} sampled records are still undecided; decide them all before approving`);
+      const rate = this.rejectRate();
+      if (rate > sample.maxRejectRate) {
+        return refuse(
+          `the sample's reject rate is ${pct(rate)} (${this.counts.reject} of ${this.decided.size}), above the ` +
+            `${pct(sample.maxRejectRate)} acceptance threshold: the gate stays closed`,
+        );
+      }
+    }
+    this.blocked = undefined;
+    this.approval = { reviewer: a.reviewer, note: typeof a.note === 'string' ? a.note : undefined };
+  }
+
+  /** Marks the decisions in the gate at once (so the next batch sees them), then persists them. */
+  private async apply(reviewer: string, valid: ReviewDecision[]): Promise<void> {
+    if (valid.length === 0) return;
+    for (const d of valid) {
+      this.decided.set(d.id, { ...d, reviewer });
+      this.counts[d.decision] += 1;
+    }
+    this.inFlight += 1;
+    this.showDecided();
+    try {
+      await pipeline.recordReviewDecisions({
+        buildId: this.buildId,
+        reviewer,
+        decisions: valid,
+        decidedAt: new Date().toISOString(),
+      });
+    } catch (err) {
+      for (const d of valid) {
+        this.decided.delete(d.id);
+        this.counts[d.decision] -= 1;
+      }
+      this.showDecided();
+      throw err;
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  /** Shows the decisions so far in the build's `progress` while the gate waits. */
+  private showDecided(): void {
+    if (!this.stage) return;
+    const { approve, reject, revise } = this.counts;
+    this.stage.counts = {
+      ...this.stage.counts,
+      kept: approve + revise,
+      dropped: reject ? { rejected_by_reviewer: reject } : {},
+    };
+  }
+
+  private envelopeError(batch: ReviewDecisionBatch): string | undefined {
+    if (!this.waiting)
+      return this.passed
+        ? 'the review gate has already closed to decisions'
+        : 'the build is not at the review gate yet';
+    return batchError(batch, this.buildId);
+  }
+
+  private check(batch: ReviewDecisionBatch): CheckedBatch {
+    return checkDecisions(batch, { buildId: this.buildId, items: this.items, decided: this.decided });
+  }
+
+  private noteRefusals(refusals: ReviewRefusal[]): void {
+    this.refused.total += refusals.length;
+    this.refused.recent = [...this.refused.recent, ...refusals].slice(-20);
+  }
+
+  /** Records still awaiting a decision; none once the gate has opened (the approval covered them). */
+  private pendingCount(): number {
+    return this.released ? 0 : this.items.size - this.decided.size;
+  }
+
+  private rejectRate(): number {
+    return this.decided.size ? this.counts.reject / this.decided.size : 0;
+  }
+
+  private progress(page?: ReviewPageRequest): ReviewProgress {
+    const offset = Math.max(0, Math.floor(Number(page?.offset ?? 0)) || 0);
+    const limit = Math.min(500, Math.max(1, Math.floor(Number(page?.limit ?? 50)) || 50));
+    const items: ReviewItem[] = [];
+    const bySet: Record<string, number> = {};
+    let index = 0;
+    for (const item of this.released ? [] : this.items.values()) {
+      if (this.decided.has(item.id)) continue;
+      bySet[item.set] = (bySet[item.set] ?? 0) + 1;
+      if (index >= offset && items.length < limit) items.push(item);
+      index += 1;
+    }
+    const sample = this.config?.sample;
+    return {
+      waiting: this.waiting,
+      released: this.released,
+      pending: this.pendingCount(),
+      approved: this.counts.approve,
+      rejected: this.counts.reject,
+      revised: this.counts.revise,
+      bySet,
+      total: this.items.size,
+      ...(sample
+        ? {
+            sample: {
+              perClass: sample.perClass,
+              size: this.items.size,
+              rejectRate: this.rejectRate(),
+              maxRejectRate: sample.maxRejectRate,
+            },
+          }
+        : {}),
+      ...(this.blocked ? { blocked: this.blocked } : {}),
+      refused: { total: this.refused.total, recent: [...this.refused.recent] },
+      ...(this.approval ? { reviewer: this.approval.reviewer } : {}),
+      page: { offset, limit, items },
+    };
+  }
+}
+
+const pct = (r: number) => `${Math.round(r * 1000) / 10}%`;
