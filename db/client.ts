@@ -46,7 +46,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     // pool and replaced on next use; without a listener it would crash the process.
     pool.on('error', (err) => options.onIdleError?.(err));
     const db = drizzlePg(pool, { schema });
-    await migratePg(db, { migrationsFolder });
+    await migrate(redactUrl(options.url), () => migratePg(db, { migrationsFolder })).catch(async (err) => {
+      await pool.end();
+      throw err;
+    });
     return { db: db as unknown as Db, kind: 'postgres', location: redactUrl(options.url), close: () => pool.end() };
   }
   fs.mkdirSync(options.embeddedDir, { recursive: true });
@@ -54,7 +57,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
   try {
     const client = new PGlite(options.embeddedDir);
     const db = drizzlePglite(client, { schema });
-    await migratePglite(db, { migrationsFolder });
+    await migrate(options.embeddedDir, () => migratePglite(db, { migrationsFolder })).catch(async (err) => {
+      await client.close().catch(() => undefined);
+      throw err;
+    });
     const close = async () => {
       try {
         await client.close();
@@ -66,6 +72,30 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
   } catch (err) {
     await release();
     throw err;
+  }
+}
+
+/** Thrown when the schema migrations cannot be applied to a database. */
+export class DatabaseMigrationError extends Error {
+  override name = 'DatabaseMigrationError';
+}
+
+/**
+ * Applies the migrations; a failure names the database and what to do, since it almost always
+ * means the database was written by another fasforge version or by something else.
+ */
+async function migrate(location: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    const cause = err as Error & { cause?: Error };
+    const detail = (cause.cause?.message ?? cause.message).split('\n')[0];
+    throw new DatabaseMigrationError(
+      `cannot apply fasforge's schema migrations to the database at ${location}: ${detail}. ` +
+        'It was probably created by another fasforge version or holds other tables; point DATABASE_URL at an ' +
+        'empty database, or use a fresh FASFORGE_HOME for the embedded one.',
+      { cause: err },
+    );
   }
 }
 

@@ -38,7 +38,12 @@ test('the simulator command starts and prints its URL', async () => {
 test('the workers command loads and says which setting is missing', async () => {
   const { code, out } = await runUntil(
     ['workers'],
-    { FASFORGE_VISION_BASE_URL: '', DATABASE_URL: '', FASFORGE_HOME: '/tmp/fasforge-cmd-test', TEMPORAL_ADDRESS },
+    {
+      FASFORGE_VISION_BASE_URL: '',
+      DATABASE_URL: '',
+      FASFORGE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-cmd-')),
+      TEMPORAL_ADDRESS,
+    },
     /BASE_URL|workers:/,
   );
   expect(out).not.toMatch(/Cannot find module/);

@@ -7,12 +7,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
-import { migrationsFolder, openDatabase, queryRows, redactUrl, type Db } from '../../db/client';
+import { DatabaseMigrationError, migrationsFolder, openDatabase, queryRows, redactUrl, type Db } from '../../db/client';
 import { builds, images, modelCache, records, verdicts } from '../../db/schema';
 import { createTestDatabase } from '../support/env';
 
 const execFileAsync = promisify(execFile);
-const TABLES = ['build_exports', 'builds', 'images', 'model_cache', 'model_calls', 'records', 'review_decisions', 'verdicts'];
+const TABLES = [
+  'build_exports',
+  'builds',
+  'images',
+  'model_cache',
+  'model_calls',
+  'records',
+  'review_decisions',
+  'verdicts',
+];
 
 async function publicTables(db: Db): Promise<string[]> {
   const rows = await queryRows<{ table_name: string }>(
@@ -101,6 +110,28 @@ describe('PostgreSQL', () => {
       expect(rows).toHaveLength(1);
     } finally {
       await second.close();
+    }
+  });
+
+  test('a database whose tables clash with the schema is refused with what to do', async () => {
+    const clash = await createTestDatabase();
+    try {
+      // Roll the clean database back to before the last migration, then give it a table that
+      // migration also creates, as a database left by another version would have.
+      await clash.database.db.execute(sql.raw('drop table build_exports'));
+      await clash.database.db.execute(sql.raw('create table build_exports (x int)'));
+      await clash.database.db.execute(
+        sql.raw(
+          'delete from drizzle.__drizzle_migrations where id = (select max(id) from drizzle.__drizzle_migrations)',
+        ),
+      );
+      const opening = openDatabase({ url: clash.url, embeddedDir: '' });
+      await expect(opening).rejects.toThrow(DatabaseMigrationError);
+      await expect(opening).rejects.toThrow(
+        /cannot apply fasforge's schema migrations to the database at postgres:.*fresh FASFORGE_HOME/,
+      );
+    } finally {
+      await clash.drop();
     }
   });
 
