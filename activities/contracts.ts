@@ -232,6 +232,8 @@ export interface PipelineActivities {
   planNearDuplicateBuckets(input: PlanNearDuplicatesInput): Promise<NearDuplicateBucket[]>;
   dropNearDuplicates(input: NearDuplicatesInput): Promise<BatchCounts>;
   selectSftRecords(input: SelectionInput): Promise<SelectionOutput>;
+  /** The same draw over the pretrain descriptions the CLIP filter kept. */
+  selectPretrainRecords(input: SelectionInput): Promise<SelectionOutput>;
   /** The build's funnel as the database has it now: cheap, for live progress. */
   readFunnel(input: FunnelInput): Promise<FunnelStage[]>;
   describeReview(input: ReviewStateInput): Promise<ReviewState>;

@@ -15,7 +15,7 @@ import { readFunnel } from './database/funnel';
 import { dropNearDuplicates, planNearDuplicateBuckets } from './database/near-duplicates';
 import { planBatches } from './database/plan';
 import { describeReview, dropUnreviewed, listReviewItems, recordReviewDecisions } from './database/review';
-import { selectSftRecords } from './database/selection';
+import { selectPretrainRecords, selectSftRecords } from './database/selection';
 import { exportBuild } from './files/export';
 import { ingestSources } from './files/ingest';
 import { prepareBuild } from './files/prepare';
@@ -38,6 +38,7 @@ export function createPipelineActivities(db: Db, env: FasforgeEnv, assets: Asset
     planNearDuplicateBuckets: (input) => planNearDuplicateBuckets(db, input),
     dropNearDuplicates: (input) => dropNearDuplicates(db, input),
     selectSftRecords: (input) => selectSftRecords(db, input),
+    selectPretrainRecords: (input) => selectPretrainRecords(db, input),
     readFunnel: (input) => readFunnel(db, input.buildId),
     describeReview: (input) => describeReview(db, input.buildId),
     listReviewItems: (input) => listReviewItems(db, input),

@@ -70,6 +70,9 @@ const clipSchema = z
     perClass: z.boolean().default(false),
     batchSize: z.number().int().positive().max(1024).default(16),
     recordsPerActivity: z.number().int().positive().max(5000).default(200),
+    /** Pretrain descriptions to keep after the filter, drawn per class × source stratum (the paper's ~10K). */
+    target: z.number().int().positive().default(10_000),
+    selection: z.enum(['balanced', 'proportional', 'off']).default('balanced'),
   })
   .strict()
   .refine((c) => c.mode === 'top-fraction' || (c.keepFraction === undefined && !c.perClass), {

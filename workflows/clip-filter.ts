@@ -15,6 +15,12 @@ const { planBatches } = proxyActivities<PipelineActivities>({
   taskQueue: TASK_QUEUES.pipeline,
   startToCloseTimeout: '2 minutes',
 });
+const { selectPretrainRecords } = proxyActivities<PipelineActivities>({
+  taskQueue: TASK_QUEUES.pipeline,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
 const { scoreRecords } = proxyActivities<ClipActivities>({
   taskQueue: TASK_QUEUES.clip,
   startToCloseTimeout: '30 minutes',
@@ -86,6 +92,15 @@ export async function clipFilterWorkflow({ buildId, input }: ClipFilterInput): P
     // Scoring counted every record in; the ranking decides which of them are kept.
     progress.counts = addCounts(progress.counts, { ...ranked, in: 0 });
     progress.threshold = ranked.threshold;
+  }
+  // The pretrain set is drawn to its target per class × source; the funnel's `pretrain_selection`
+  // stage accounts for every description left out. The counts above stay the filter's own.
+  if (input.clip.selection !== 'off') {
+    const selected = await selectPretrainRecords.executeWithOptions(
+      { summary: `clip filter: select up to ${input.clip.target} descriptions per class × source` },
+      [{ buildId, target: input.clip.target, mode: input.clip.selection }],
+    );
+    progress.selection = selected.report;
   }
   progress.scores = await describeClipScores({ buildId });
   progress.threshold ??= progress.scores.threshold ?? absoluteThreshold(input.clip);

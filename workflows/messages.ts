@@ -18,7 +18,7 @@ export interface StageProgress {
   batchesDone: number;
   batchesTotal: number;
   counts: BatchCounts;
-  /** The SFT selection step: target, shortfall and the count per class × task × source stratum. */
+  /** A selection step (the SFT draw, or the pretrain draw after the CLIP filter): target, shortfall and the count per class × task × source stratum. */
   selection?: SelectionReport;
 }
 

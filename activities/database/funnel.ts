@@ -2,18 +2,20 @@
  * The funnel, read from the database: for every stage, how many items came in, were kept, and
  * were dropped or failed by reason. Each stage writes exactly one verdict per item it sees, so
  * in = kept + dropped + failed holds by construction and can be checked against the rows, at
- * any moment of a running build as well as at its end. The selection stage also reports, per
- * class × task × source stratum, its share of the SFT target and any shortfall.
+ * any moment of a running build as well as at its end. The selection stages (SFT and pretrain)
+ * also report, per class × task × source stratum, its share of the target and any shortfall.
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
 import type { FunnelStage } from '../contracts';
+import { SELECTION_STAGES } from './selection';
 
 export const STAGE_ORDER = [
   'ingest',
   'generate',
   'label_check',
   'clip_filter',
+  'pretrain_selection',
   'augment',
   'augment_check',
   'special_words',
@@ -50,13 +52,15 @@ export async function readFunnel(db: Db, buildId: string): Promise<FunnelStage[]
     const i = (STAGE_ORDER as readonly string[]).indexOf(s);
     return i < 0 ? STAGE_ORDER.length : i;
   };
-  const selection = byStage.get('selection');
-  if (selection) selection.selection = await readSelection(db, buildId);
+  for (const stage of Object.values(SELECTION_STAGES)) {
+    const selection = byStage.get(stage);
+    if (selection) selection.selection = await readSelection(db, buildId, stage);
+  }
   return [...byStage.values()].sort((a, b) => rank(a.stage) - rank(b.stage));
 }
 
 /** The selection stage per stratum, from the share and target each selection verdict records. */
-async function readSelection(db: Db, buildId: string): Promise<NonNullable<FunnelStage['selection']>> {
+async function readSelection(db: Db, buildId: string, stage: string): Promise<NonNullable<FunnelStage['selection']>> {
   const rows = await queryRows<{
     stratum: string;
     share: number | null;
@@ -67,7 +71,7 @@ async function readSelection(db: Db, buildId: string): Promise<NonNullable<Funne
     db,
     sql`select detail->>'stratum' as stratum, max((detail->>'share')::int) as share, max((detail->>'target')::int) as target,
                count(*) as available, count(*) filter (where verdict = 'kept') as selected
-          from verdicts where build_id = ${buildId} and stage = 'selection'
+          from verdicts where build_id = ${buildId} and stage = ${stage}
          group by 1 order by 1`,
   );
   const strata = rows.map((r) => {

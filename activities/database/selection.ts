@@ -1,7 +1,7 @@
 /**
- * Selection to target: after filtering, the SFT pairs are drawn per class × task × source stratum
- * so that the set reaches the configured target, or every pair is kept and the shortfall is
- * reported per stratum. Pairs left out are dropped with `not_selected`, so the funnel still adds
+ * Selection to target: after filtering, the SFT pairs (or the pretrain descriptions the CLIP
+ * filter kept) are drawn per class × task × source stratum so that the set reaches the configured
+ * target, or every record is kept and the shortfall is reported per stratum. Pairs left out are dropped with `not_selected`, so the funnel still adds
  * up. Within a stratum generated pairs come before augmented ones, each ordered by a hash of the
  * record id: the draw is the same on every run and every retry.
  */
@@ -13,7 +13,8 @@ import { heartbeat } from '../heartbeat';
 import type { Verdict } from './records';
 import { writeStageDecisions, type Decision } from './stage-verdicts';
 
-const STAGE = 'selection';
+/** The funnel stage each set's selection writes its verdicts under. */
+export const SELECTION_STAGES = { sft: 'selection', pretrain: 'pretrain_selection' } as const;
 
 export type SelectionMode = 'balanced' | 'proportional';
 
@@ -85,15 +86,24 @@ interface PoolRow {
 const rank = (id: string) => crypto.createHash('sha256').update(id).digest('hex');
 
 export async function selectSftRecords(db: Db, input: SelectionInput): Promise<SelectionOutput> {
+  return selectRecords(db, input, 'sft');
+}
+
+export async function selectPretrainRecords(db: Db, input: SelectionInput): Promise<SelectionOutput> {
+  return selectRecords(db, input, 'pretrain');
+}
+
+async function selectRecords(db: Db, input: SelectionInput, set: 'sft' | 'pretrain'): Promise<SelectionOutput> {
   const { buildId, target, mode } = input;
-  // The pool is every SFT pair that reached this stage: still live, or already decided here.
+  const STAGE = SELECTION_STAGES[set];
+  // The pool is every record of the set that reached this stage: still live, or already decided here.
   const rows = await queryRows<PoolRow>(
     db,
     sql`select r.id, r.origin, r.task, coalesce(i.class_name, '') as class_name, i.source, v.verdict, v.reason
           from records r
           join images i on i.seq = r.image_seq
           left join verdicts v on v.record_id = r.id and v.stage = ${STAGE}
-         where r.build_id = ${buildId} and r.set = 'sft' and (r.status = 'active' or v.id is not null)`,
+         where r.build_id = ${buildId} and r.set = ${set} and (r.status = 'active' or v.id is not null)`,
   );
   const strata = new Map<string, { className: string; task: string; source: string; rows: PoolRow[] }>();
   for (const r of rows) {

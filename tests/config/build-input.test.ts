@@ -43,7 +43,15 @@ describe('parseBuildInput', () => {
         minBoxIou: 0.5,
         inconsistent: 'drop',
       },
-      clip: { mode: 'absolute', threshold: 0.15, perClass: false, batchSize: 16, recordsPerActivity: 200 },
+      clip: {
+        mode: 'absolute',
+        threshold: 0.15,
+        perClass: false,
+        batchSize: 16,
+        recordsPerActivity: 200,
+        target: 10_000,
+        selection: 'balanced',
+      },
       sft: {
         order: 'augment-then-filter',
         augment: true,
@@ -75,7 +83,15 @@ describe('parseBuildInput', () => {
       clip: { threshold: -0.5 },
     });
     expect(input.generation).toMatchObject({ model: 'bunny', temperature: 0, maxTokens: 512, repair: true });
-    expect(input.clip).toEqual({ mode: 'absolute', threshold: -0.5, perClass: false, batchSize: 16, recordsPerActivity: 200 });
+    expect(input.clip).toEqual({
+      mode: 'absolute',
+      threshold: -0.5,
+      perClass: false,
+      batchSize: 16,
+      recordsPerActivity: 200,
+      target: 10_000,
+      selection: 'balanced',
+    });
   });
 
   test('keeps given values over the defaults', () => {
