@@ -4,42 +4,26 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { ExportOutput } from '../../activities/contracts';
-import { parseEnv } from '../../config/env';
-import { startSimulator, type RunningSimulator } from '../../simulator';
-import { createWorkers, installRuntime, QUEUES } from '../../workers/bootstrap';
+import { QUEUES } from '../../workers/bootstrap';
 import type { ReviewProgress } from '../../workflows/messages';
 import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
 import { readLlava } from '../support/llava';
+import { envFor, useBuildSuite } from '../support/model-build';
+import { runWorkers } from '../support/workers';
 
 jest.setTimeout(240_000);
 
 const run = promisify(execFile);
 const bin = path.resolve(__dirname, '..', '..', 'cli', 'bin.js');
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-review-cli-'));
-let sim: RunningSimulator;
-let fixture: FixtureSet;
-let client: Client;
-
-beforeAll(async () => {
-  installRuntime('WARN');
-  sim = await startSimulator({ seed: 'review-cli-test' });
-  fixture = await makeFixtureSet();
-  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
-});
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await client.connection.close();
+const suite = useBuildSuite({
+  simulator: { seed: 'review-cli-test' },
+  fixture: true,
+  homePrefix: 'fasforge-review-cli-',
 });
 
 async function fasforge(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
@@ -54,16 +38,9 @@ async function fasforge(args: string[], env: NodeJS.ProcessEnv): Promise<{ code:
 
 test('a reviewer exports a sheet, imports decisions with one refused, and approves from the command line', async () => {
   const db = await createTestDatabase();
-  const env = parseEnv({
-    FASFORGE_HOME: home,
-    DATABASE_URL: db.url,
-    FASFORGE_VISION_BASE_URL: sim.url,
-    FASFORGE_TEXT_BASE_URL: sim.url,
-  });
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
-  const workers = await createWorkers({ env, database: db.database, connection, queues: QUEUES, workflowBundle });
-  const running = workers.map((w) => w.run());
+  const { sim, fixture, client, home } = suite;
+  const env = envFor(suite.h, db.url, sim);
+  const workers = await runWorkers({ env, database: db.database, queues: QUEUES, workflowBundle: suite.bundle });
   const exportDir = path.join(home, 'export');
   const cliEnv = { DATABASE_URL: db.url, FASFORGE_HOME: home, TEMPORAL_ADDRESS: '' };
   try {
@@ -141,9 +118,7 @@ test('a reviewer exports a sheet, imports decisions with one refused, and approv
     expect(late.code).toBe(1);
     expect(late.out).toMatch(/already passed its review gate/);
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-    await connection.close();
+    await workers.stop();
     await db.drop();
   }
 });

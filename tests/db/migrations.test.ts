@@ -10,6 +10,7 @@ import { eq, sql } from 'drizzle-orm';
 import { DatabaseMigrationError, migrationsFolder, openDatabase, queryRows, redactUrl, type Db } from '../../db/client';
 import { builds, images, modelCache, records, verdicts } from '../../db/schema';
 import { createTestDatabase } from '../support/env';
+import { useTestDatabase, type TestDatabase } from '../support/rows';
 
 const execFileAsync = promisify(execFile);
 const TABLES = [
@@ -83,15 +84,8 @@ async function roundTrip(db: Db, buildId: string) {
 }
 
 describe('PostgreSQL', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-  });
-
-  afterAll(async () => {
-    await testDb?.drop();
-  });
+  let testDb: TestDatabase;
+  useTestDatabase((t) => (testDb = t));
 
   test('migrations create every table on a fresh database', async () => {
     const { db } = testDb.database;

@@ -1,7 +1,8 @@
 /**
  * Runs whole builds against a simulator over real HTTP on the test Temporal server, for the
  * model-call tests: workers either from the real bootstrap (environment only) or wired by hand
- * around a given gateway, a fresh build id per run, and the export's summary read back.
+ * around a given gateway, a fresh build id per run, and the export's summary read back; and the
+ * file-wide setup (harness, simulator, fixture set) of every whole-build test.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,25 +15,43 @@ import type { ModelGateway } from '../../activities/model-api/gateway';
 import { loadAssets } from '../../config/assets';
 import { parseEnv, type FasforgeEnv } from '../../config/env';
 import type { OpenDatabase } from '../../db/client';
-import type { RunningSimulator } from '../../simulator';
-import { createWorkers, installRuntime, lazyClip, QUEUES } from '../../workers/bootstrap';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
+import { installRuntime, lazyClip, QUEUES } from '../../workers/bootstrap';
 import { TEMPORAL_ADDRESS } from './env';
+import { makeFixtureSet, type FixtureSet } from './fixtures';
+import { runWorkers } from './workers';
 
 export interface Harness {
   client: Client;
+  /** The bundled workflows; reading it throws when the harness was started with `bundle: false`. */
   bundle: { code: string };
   home: string;
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
-  installRuntime('WARN');
+export interface HarnessOptions {
+  /** Install the Temporal runtime with WARN logging (default true); off when the test installs its own. */
+  runtime?: boolean;
+  /** Bundle the workflows once for all workers (default true); off when workers bundle for themselves. */
+  bundle?: boolean;
+  /** Prefix of the temporary FASFORGE_HOME folder. */
+  homePrefix?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  if (options.runtime !== false) installRuntime('WARN');
   const client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-model-'));
+  const bundle =
+    options.bundle === false
+      ? undefined
+      : await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), options.homePrefix ?? 'fasforge-model-'));
   return {
     client,
-    bundle,
+    get bundle() {
+      if (!bundle) throw new Error('this harness was started without a workflow bundle');
+      return bundle;
+    },
     home,
     close: async () => {
       await client.connection.close();
@@ -72,25 +91,21 @@ export async function startWorkers(
   database: OpenDatabase,
   gateway?: ModelGateway,
 ): Promise<{ stop(): Promise<void> }> {
+  if (!gateway) return runWorkers({ env, database, queues: QUEUES, workflowBundle: h.bundle });
   const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  let workers: Worker[];
-  if (!gateway) {
-    workers = await createWorkers({ env, database, connection, queues: QUEUES, workflowBundle: h.bundle });
-  } else {
-    const assets = loadAssets();
-    const db = database.db;
-    const base = { connection, namespace: env.namespace };
-    workers = [
-      await Worker.create({
-        ...base,
-        taskQueue: 'pipeline',
-        workflowBundle: h.bundle,
-        activities: createPipelineActivities(db, env, assets),
-      }),
-      await Worker.create({ ...base, taskQueue: 'llm', activities: createLlmActivities(db, gateway, assets) }),
-      await Worker.create({ ...base, taskQueue: 'clip', activities: createClipActivities(db, lazyClip(env)) }),
-    ];
-  }
+  const assets = loadAssets();
+  const db = database.db;
+  const base = { connection, namespace: env.namespace };
+  const workers = [
+    await Worker.create({
+      ...base,
+      taskQueue: 'pipeline',
+      workflowBundle: h.bundle,
+      activities: createPipelineActivities(db, env, assets),
+    }),
+    await Worker.create({ ...base, taskQueue: 'llm', activities: createLlmActivities(db, gateway, assets) }),
+    await Worker.create({ ...base, taskQueue: 'clip', activities: createClipActivities(db, lazyClip(env)) }),
+  ];
   const running = workers.map((w) => w.run());
   return {
     async stop() {
@@ -142,3 +157,65 @@ export async function startBuild(h: Harness, input: Record<string, unknown>, pre
 }
 
 export const sum = (m: Record<string, number> | undefined) => Object.values(m ?? {}).reduce((a, b) => a + b, 0);
+
+export interface BuildSuite {
+  readonly h: Harness;
+  readonly client: Client;
+  readonly bundle: { code: string };
+  readonly home: string;
+  /** Throws when the suite was declared without `simulator`. */
+  readonly sim: RunningSimulator;
+  /** Throws when the suite was declared without `fixture`. */
+  readonly fixture: FixtureSet;
+}
+
+export interface BuildSuiteOptions extends HarnessOptions {
+  /** Start a model simulator with these options for the whole file. */
+  simulator?: SimulatorOptions;
+  /** Make the SiW-Mv2 fixture set (with these options) for the whole file. */
+  fixture?: true | { corrupt?: boolean };
+}
+
+/**
+ * Declares the file's `beforeAll`/`afterAll` for whole-build tests: a harness (client, bundle,
+ * home) and, when asked for, a simulator and a fixture set, all closed after the last test.
+ */
+export function useBuildSuite(options: BuildSuiteOptions = {}): BuildSuite {
+  let h: Harness | undefined;
+  let sim: RunningSimulator | undefined;
+  let fixture: FixtureSet | undefined;
+  beforeAll(async () => {
+    h = await startHarness(options);
+    if (options.simulator) sim = await startSimulator(options.simulator);
+    if (options.fixture) fixture = await makeFixtureSet(options.fixture === true ? {} : options.fixture);
+  });
+  afterAll(async () => {
+    await sim?.close();
+    fixture?.cleanup();
+    await h?.close();
+  });
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the build suite has no ${what} (not asked for, or not started yet)`);
+    return value;
+  };
+  return {
+    get h() {
+      return need(h, 'harness');
+    },
+    get client() {
+      return need(h, 'harness').client;
+    },
+    get bundle() {
+      return need(h, 'harness').bundle;
+    },
+    get home() {
+      return need(h, 'harness').home;
+    },
+    get sim() {
+      return need(sim, 'simulator');
+    },
+    get fixture() {
+      return need(fixture, 'fixture set');
+    },
+  };
+}

@@ -3,33 +3,24 @@
  * exporter), one build yields a client span for its start, a workflow span from inside the
  * sandbox, and activity spans, all in one trace.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { parseEnv } from '../../config/env';
-import { startSimulator, type RunningSimulator } from '../../simulator';
-import { createWorkers, installRuntime, QUEUES } from '../../workers/bootstrap';
+import { QUEUES } from '../../workers/bootstrap';
 import { setupTracing } from '../../workers/tracing';
 import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
+import { envFor, useBuildSuite } from '../support/model-build';
+import { runWorkers } from '../support/workers';
 
 jest.setTimeout(300_000);
 
-let sim: RunningSimulator;
-let fixture: FixtureSet;
-
-beforeAll(async () => {
-  installRuntime('WARN');
-  sim = await startSimulator({ seed: 'tracing-test' });
-  fixture = await makeFixtureSet();
-});
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
+// No prebuilt bundle: the worker bundles the workflows with the tracing interceptors module.
+const suite = useBuildSuite({
+  simulator: { seed: 'tracing-test' },
+  fixture: true,
+  bundle: false,
+  homePrefix: 'fasforge-trace-',
 });
 
 test('is off unless FASFORGE_TRACING asks for it', () => {
@@ -39,21 +30,13 @@ test('is off unless FASFORGE_TRACING asks for it', () => {
 });
 
 test('a traced build has client, workflow and activity spans in one trace', async () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-trace-'));
+  const { sim, fixture, home } = suite;
   const db = await createTestDatabase();
-  const env = parseEnv({
-    FASFORGE_HOME: home,
-    DATABASE_URL: db.url,
-    FASFORGE_VISION_BASE_URL: sim.url,
-    FASFORGE_TEXT_BASE_URL: sim.url,
-  });
+  const env = envFor(suite.h, db.url, sim);
   const exporter = new InMemorySpanExporter();
   const tracing = setupTracing(env, { exporter, service: 'fasforge-test' })!;
   expect(tracing).toBeDefined();
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  // No prebuilt bundle: the worker bundles the workflows with the tracing interceptors module.
-  const workers = await createWorkers({ env, database: db.database, connection, queues: QUEUES });
-  const running = workers.map((w) => w.run());
+  const workers = await runWorkers({ env, database: db.database, queues: QUEUES });
   const client = new Client({
     connection: await Connection.connect({ address: TEMPORAL_ADDRESS }),
     interceptors: tracing.clientInterceptors(),
@@ -83,10 +66,8 @@ test('a traced build has client, workflow and activity spans in one trace', asyn
     expect(run.spanContext().traceId).toBe(start.spanContext().traceId);
     expect(activity.spanContext().traceId).toBe(start.spanContext().traceId);
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
+    await workers.stop();
     await client.connection.close();
-    await connection.close();
     await tracing.shutdown();
     await db.drop();
   }

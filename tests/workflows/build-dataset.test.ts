@@ -3,54 +3,29 @@
  * project's model simulator over HTTP and the stand-in CLIP model in onnxruntime.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
-import { createClipActivities, createLlmActivities, createPipelineActivities } from '../../activities';
 import type { ExportOutput, FunnelStage } from '../../activities/contracts';
 import { createModelGateway, type ModelGateway } from '../../activities/model-api/gateway';
-import { loadAssets } from '../../config/assets';
-import { parseEnv } from '../../config/env';
 import { queryRows } from '../../db/client';
-import { startSimulator, type RunningSimulator } from '../../simulator';
-import { createWorkers, installRuntime, lazyClip, QUEUES } from '../../workers/bootstrap';
 import type { ReviewProgress } from '../../workflows/messages';
-import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
+import { createTestDatabase } from '../support/env';
 import { expectFunnelAddsUp } from '../support/funnel';
 import { readLlava } from '../support/llava';
+import { envFor, startWorkers, useBuildSuite } from '../support/model-build';
 import OpenAI from 'openai';
 
 jest.setTimeout(240_000);
 
-let sim: RunningSimulator;
-let fixture: FixtureSet;
-let client: Client;
-let bundle: { code: string };
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-home-'));
-
-beforeAll(async () => {
-  installRuntime('WARN');
-  sim = await startSimulator({ seed: 'workflow-test', rateLimitRate: 0.05, retryAfterSeconds: 1 });
-  fixture = await makeFixtureSet({ corrupt: true });
-  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
+const suite = useBuildSuite({
+  simulator: { seed: 'workflow-test', rateLimitRate: 0.05, retryAfterSeconds: 1 },
+  fixture: { corrupt: true },
+  homePrefix: 'fasforge-home-',
 });
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await client.connection.close();
-});
-
-const envFor = (url: string) =>
-  parseEnv({ FASFORGE_HOME: home, DATABASE_URL: url, FASFORGE_VISION_BASE_URL: sim.url, FASFORGE_TEXT_BASE_URL: sim.url });
 
 const buildInput = (exportDir: string) => ({
   name: 'workflow test',
-  sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+  sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
   generation: { batchSize: 2 },
   sft: { batchSize: 5 },
   clip: { threshold: 0.15 },
@@ -59,7 +34,7 @@ const buildInput = (exportDir: string) => ({
 
 async function waitForReview(id: string): Promise<ReviewProgress> {
   for (let i = 0; i < 600; i++) {
-    const r = await client.workflow.getHandle(id).query<ReviewProgress>('reviewProgress');
+    const r = await suite.client.workflow.getHandle(id).query<ReviewProgress>('reviewProgress');
     if (r.waiting) return r;
     await new Promise((res) => setTimeout(res, 200));
   }
@@ -68,14 +43,16 @@ async function waitForReview(id: string): Promise<ReviewProgress> {
 
 test('builds the whole DAG, waits at the review gate, and exports LLaVA files after approval', async () => {
   const db = await createTestDatabase();
-  const env = envFor(db.url);
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const workers = await createWorkers({ env, database: db.database, connection, queues: QUEUES, workflowBundle: bundle });
-  const running = workers.map((w) => w.run());
+  const { client, home } = suite;
+  const workers = await startWorkers(suite.h, envFor(suite.h, db.url, suite.sim), db.database);
   const exportDir = path.join(home, 'export-dag');
   try {
     const id = `test-dag-${Date.now()}`;
-    const handle = await client.workflow.start('buildDatasetWorkflow', { taskQueue: 'pipeline', workflowId: id, args: [buildInput(exportDir)] });
+    const handle = await client.workflow.start('buildDatasetWorkflow', {
+      taskQueue: 'pipeline',
+      workflowId: id,
+      args: [buildInput(exportDir)],
+    });
 
     const review = await waitForReview(id);
     expect(review.pending).toBeGreaterThan(0);
@@ -110,18 +87,18 @@ test('builds the whole DAG, waits at the review gate, and exports LLaVA files af
     );
     expect(Number(orphans[0]!.n)).toBe(0);
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-    await connection.close();
+    await workers.stop();
     await db.drop();
   }
 });
 
 test('an activity that fails once mid-batch is retried without a duplicate or a missing row', async () => {
   const db = await createTestDatabase();
-  const env = envFor(db.url);
-  const assets = loadAssets();
-  const endpoint = { client: new OpenAI({ baseURL: sim.url, apiKey: 'x', maxRetries: 0 }), envPrefix: 'FASFORGE_VISION' };
+  const { sim, fixture, client, home } = suite;
+  const endpoint = {
+    client: new OpenAI({ baseURL: sim.url, apiKey: 'x', maxRetries: 0 }),
+    envPrefix: 'FASFORGE_VISION',
+  };
   const real = createModelGateway(db.database.db, { vision: endpoint, text: endpoint });
   let calls = 0;
   let injected = 0;
@@ -135,18 +112,19 @@ test('an activity that fails once mid-batch is retried without a duplicate or a 
       return real.complete(buildId, request);
     },
   };
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const base = { connection, namespace: 'default' };
-  const workers = [
-    await Worker.create({ ...base, taskQueue: 'pipeline', workflowBundle: bundle, activities: createPipelineActivities(db.database.db, env, assets) }),
-    await Worker.create({ ...base, taskQueue: 'llm', activities: createLlmActivities(db.database.db, flaky, assets) }),
-    await Worker.create({ ...base, taskQueue: 'clip', activities: createClipActivities(db.database.db, lazyClip(env)) }),
-  ];
-  const running = workers.map((w) => w.run());
+  const workers = await startWorkers(suite.h, envFor(suite.h, db.url, sim), db.database, flaky);
   try {
     const id = `test-retry-${Date.now()}`;
-    const input = { ...buildInput(path.join(home, 'export-retry')), generation: { batchSize: 6, concurrency: 1 }, review: { required: false } };
-    const handle = await client.workflow.start('buildDatasetWorkflow', { taskQueue: 'pipeline', workflowId: id, args: [input] });
+    const input = {
+      ...buildInput(path.join(home, 'export-retry')),
+      generation: { batchSize: 6, concurrency: 1 },
+      review: { required: false },
+    };
+    const handle = await client.workflow.start('buildDatasetWorkflow', {
+      taskQueue: 'pipeline',
+      workflowId: id,
+      args: [input],
+    });
     await handle.result();
     expect(injected).toBe(1);
 
@@ -163,12 +141,12 @@ test('an activity that fails once mid-batch is retried without a duplicate or a 
     expect(Number(verdicts[0]!.n)).toBe(fixture.expectedJobs);
     // The generate stage's child workflow records the activity's final attempt number.
     const history = await client.workflow.getHandle(`${id}:generate`).fetchHistory();
-    const failedAttempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+    const failedAttempts = history.events?.filter(
+      (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+    );
     expect(failedAttempts?.length).toBeGreaterThanOrEqual(1);
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-    await connection.close();
+    await workers.stop();
     await db.drop();
   }
 });

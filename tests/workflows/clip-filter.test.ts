@@ -5,12 +5,11 @@
  * download command in the message.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 
 import { createClipActivities, createPipelineActivities } from '../../activities';
@@ -19,43 +18,23 @@ import { loadAssets } from '../../config/assets';
 import { parseBuildInput } from '../../config/build-input';
 import { parseEnv } from '../../config/env';
 import { queryRows } from '../../db/client';
-import { images, records } from '../../db/schema';
-import { createWorkers, installRuntime, QUEUES } from '../../workers/bootstrap';
+import { QUEUES } from '../../workers/bootstrap';
 import type { ClipFilterOutput } from '../../workflows/clip-filter';
 import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
+import { useBuildSuite } from '../support/model-build';
+import { seedPretrainRecords } from '../support/rows';
+import { runWorkers } from '../support/workers';
 
 jest.setTimeout(180_000);
 
 const ROOT = path.resolve(__dirname, '../..');
 const SAMPLES = path.join(ROOT, 'samples/siw-mv2');
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-clip-wf-'));
-let client: Client;
-let bundle: { code: string };
-
-beforeAll(async () => {
-  installRuntime('WARN');
-  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quiet });
-});
-
-afterAll(async () => {
-  await client.connection.close();
-  fs.rmSync(home, { recursive: true, force: true });
-});
-
-const quiet = {
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  log: () => undefined,
-};
+const suite = useBuildSuite({ homePrefix: 'fasforge-clip-wf-' });
 
 test('top-fraction keeps the best share of each class and reports thresholds and score distributions', async () => {
   const testDb = await createTestDatabase();
   const db = testDb.database.db;
-  const env = parseEnv({ FASFORGE_HOME: home, DATABASE_URL: testDb.url });
+  const env = parseEnv({ FASFORGE_HOME: suite.home, DATABASE_URL: testDb.url });
   const buildId = `clip-wf-${Date.now()}`;
   const live = fs.readdirSync(path.join(SAMPLES, 'Live')).sort().slice(0, 5);
   const print = fs.readdirSync(path.join(SAMPLES, 'Spoof/Print')).sort().slice(0, 5);
@@ -63,35 +42,12 @@ test('top-fraction keeps the best share of each class and reports thresholds and
     ...live.map((f) => ['Bonafide', path.join(SAMPLES, 'Live', f)] as const),
     ...print.map((f) => ['Print', path.join(SAMPLES, 'Spoof/Print', f)] as const),
   ];
-  const imgs = await db
-    .insert(images)
-    .values(
-      files.map(([className, absPath], i) => ({
-        buildId,
-        source: 's',
-        adapter: 'siw-mv2',
-        relPath: `${i}.jpg`,
-        absPath,
-        nativeLabel: className,
-        className,
-        status: 'ok',
-      })),
-    )
-    .returning({ seq: images.seq });
-  await db.insert(records).values(
-    imgs.flatMap((img, i) =>
-      ['A real face in front of the camera.', 'A printed photo held up to the camera.'].map((answer, t) => ({
-        id: `${buildId}:${i}:${t}`,
-        buildId,
-        imageSeq: img.seq,
-        set: 'pretrain',
-        task: 'pretrain',
-        origin: 'generated',
-        answer,
-        status: 'active',
-        stage: 'label_check',
-      })),
-    ),
+  await seedPretrainRecords(
+    db,
+    buildId,
+    files,
+    ['A real face in front of the camera.', 'A printed photo held up to the camera.'],
+    { source: 's', relPath: (i) => `${i}.jpg` },
   );
 
   let scorer: ClipScorer | undefined;
@@ -103,7 +59,7 @@ test('top-fraction keeps the best share of each class and reports thresholds and
     await Worker.create({
       ...base,
       taskQueue: 'pipeline',
-      workflowBundle: bundle,
+      workflowBundle: suite.bundle,
       activities: createPipelineActivities(db, env, loadAssets()),
     }),
     await Worker.create({ ...base, taskQueue: 'clip', activities: createClipActivities(db, load) }),
@@ -114,7 +70,7 @@ test('top-fraction keeps the best share of each class and reports thresholds and
       sources: [{ name: 's', adapter: 'siw-mv2', root: SAMPLES }],
       clip: { mode: 'top-fraction', keepFraction: 0.5, perClass: true, batchSize: 3, recordsPerActivity: 7 },
     });
-    const out: ClipFilterOutput = await client.workflow.execute('clipFilterWorkflow', {
+    const out: ClipFilterOutput = await suite.client.workflow.execute('clipFilterWorkflow', {
       taskQueue: 'pipeline',
       workflowId: `${buildId}:clip-filter`,
       args: [{ buildId, input }],
@@ -149,25 +105,17 @@ test('top-fraction keeps the best share of each class and reports thresholds and
 test('a build whose CLIP model files are missing fails right after prepare, naming the download command', async () => {
   const testDb = await createTestDatabase();
   const env = parseEnv({
-    FASFORGE_HOME: home,
+    FASFORGE_HOME: suite.home,
     DATABASE_URL: testDb.url,
-    FASFORGE_CLIP_MODEL_DIR: path.join(home, 'no-model-here'),
+    FASFORGE_CLIP_MODEL_DIR: path.join(suite.home, 'no-model-here'),
     // Never called: the build fails before generation.
     FASFORGE_VISION_BASE_URL: 'http://127.0.0.1:9/v1',
     FASFORGE_TEXT_BASE_URL: 'http://127.0.0.1:9/v1',
   });
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const workers = await createWorkers({
-    env,
-    database: testDb.database,
-    connection,
-    queues: QUEUES,
-    workflowBundle: bundle,
-  });
-  const running = workers.map((w) => w.run());
+  const workers = await runWorkers({ env, database: testDb.database, queues: QUEUES, workflowBundle: suite.bundle });
   try {
     const buildId = `clip-missing-${Date.now()}`;
-    const err = await client.workflow
+    const err = await suite.client.workflow
       .execute('buildDatasetWorkflow', {
         taskQueue: 'pipeline',
         workflowId: buildId,
@@ -181,16 +129,14 @@ test('a build whose CLIP model files are missing fails right after prepare, nami
     expect((cause as ApplicationFailure).type).toBe('ClipModelMissing');
     expect((cause as ApplicationFailure).nonRetryable).toBe(true);
     expect((cause as ApplicationFailure).message).toContain('npx fasforge models download clip');
-    expect((cause as ApplicationFailure).message).toContain(path.join(home, 'no-model-here'));
+    expect((cause as ApplicationFailure).message).toContain(path.join(suite.home, 'no-model-here'));
     const ingested = await queryRows<{ n: string }>(
       testDb.database.db,
       sql`select count(*) as n from images where build_id = ${buildId}`,
     );
     expect(Number(ingested[0]?.n)).toBe(0);
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-    await connection.close();
+    await workers.stop();
     await testDb.drop();
   }
 });

@@ -7,29 +7,13 @@ import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
 import { createModelGateway } from '../../activities/model-api/gateway';
 import { queryRows } from '../../db/client';
-import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { BudgetProgress } from '../../workflows/messages';
 import { createTestDatabase } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
-import { envFor, startBuild, startHarness, startWorkers, type Harness } from '../support/model-build';
+import { envFor, startBuild, startWorkers, useBuildSuite } from '../support/model-build';
 
 jest.setTimeout(300_000);
 
-let h: Harness;
-let fixture: FixtureSet;
-let sim: RunningSimulator;
-
-beforeAll(async () => {
-  h = await startHarness();
-  fixture = await makeFixtureSet();
-  sim = await startSimulator({ seed: 'model-budget' });
-});
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await h.close();
-});
+const suite = useBuildSuite({ simulator: { seed: 'model-budget' }, fixture: true });
 
 // A price that makes one call cost about a dollar: an image alone is 576 prompt tokens.
 const prices = {
@@ -50,17 +34,17 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
 test('a build that reaches its budget waits in stage budget until raiseBudget gives a new cap', async () => {
   const db = await createTestDatabase();
   const endpoint = {
-    client: new OpenAI({ baseURL: sim.url, apiKey: 'x', maxRetries: 0 }),
+    client: new OpenAI({ baseURL: suite.sim.url, apiKey: 'x', maxRetries: 0 }),
     envPrefix: 'FASFORGE_VISION',
   };
   const gateway = createModelGateway(db.database.db, { vision: endpoint, text: endpoint }, { prices });
-  const workers = await startWorkers(h, envFor(h, db.url, sim), db.database, gateway);
+  const workers = await startWorkers(suite.h, envFor(suite.h, db.url, suite.sim), db.database, gateway);
   try {
     const build = await startBuild(
-      h,
+      suite.h,
       {
         name: 'budget',
-        sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+        sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
         generation: { batchSize: 3, concurrency: 2, parallelBatches: 1 },
         sft: { batchSize: 10 },
         budget: { maxUsd: 5 },
@@ -77,23 +61,23 @@ test('a build that reaches its budget waits in stage budget until raiseBudget gi
     // A call is refused once spending reaches the cap; calls already in flight (at most 2 here) may finish.
     expect(budget.spentUsd).toBeGreaterThanOrEqual(5);
     expect(budget.spentUsd).toBeLessThan(5 + 2 * 3);
-    const requests = sim.stats().requests;
+    const requests = suite.sim.stats().requests;
     await new Promise((r) => setTimeout(r, 1500));
-    expect(sim.stats().requests).toBe(requests);
+    expect(suite.sim.stats().requests).toBe(requests);
 
     // A cap below what is spent is ignored; a higher one resumes the build.
     await build.handle.signal('raiseBudget', { maxUsd: 1 });
     await build.handle.signal('raiseBudget', { maxUsd: 100_000 });
     const done = await build.finish();
 
-    expect(done.stage('generate')).toMatchObject({ in: fixture.expectedJobs, failed: {} });
+    expect(done.stage('generate')).toMatchObject({ in: suite.fixture.expectedJobs, failed: {} });
     const cost = done.summary.cost;
     expect(cost.budget.maxUsd).toBe(100_000);
     expect(cost.total.unpricedCalls).toBe(0);
     expect(cost.total.usd).toBeCloseTo(cost.budget.spentUsd, 6);
     expect(cost.byStage.generate!.usd).toBeGreaterThan(0);
     // Nothing was paid twice: every request the simulator answered is one call made.
-    expect(done.summary.modelCalls.made).toBe(sim.stats().requests);
+    expect(done.summary.modelCalls.made).toBe(suite.sim.stats().requests);
     expect(done.summary.modelCalls.cacheHits).toBe(0);
     const progress = await build.handle.query<{ stages: { stage: string; state: string }[] }>('progress');
     expect(progress.stages.filter((s) => s.stage === 'budget')).toEqual([expect.objectContaining({ state: 'done' })]);
@@ -105,7 +89,10 @@ test('a build that reaches its budget waits in stage budget until raiseBudget gi
 
 test('a pause in the SFT stage resumes it without a duplicate record or a call paid twice', async () => {
   const db = await createTestDatabase();
-  const endpoint = { client: new OpenAI({ baseURL: sim.url, apiKey: 'x', maxRetries: 0 }), envPrefix: 'FASFORGE_TEXT' };
+  const endpoint = {
+    client: new OpenAI({ baseURL: suite.sim.url, apiKey: 'x', maxRetries: 0 }),
+    envPrefix: 'FASFORGE_TEXT',
+  };
   // Only the text model costs money, so the cap is reached during augmentation and filtering.
   const textPriced = {
     ...prices,
@@ -115,14 +102,14 @@ test('a pause in the SFT stage resumes it without a duplicate record or a call p
     },
   };
   const gateway = createModelGateway(db.database.db, { vision: endpoint, text: endpoint }, { prices: textPriced });
-  const before = sim.stats().requests;
-  const workers = await startWorkers(h, envFor(h, db.url, sim), db.database, gateway);
+  const before = suite.sim.stats().requests;
+  const workers = await startWorkers(suite.h, envFor(suite.h, db.url, suite.sim), db.database, gateway);
   try {
     const build = await startBuild(
-      h,
+      suite.h,
       {
         name: 'budget in sft',
-        sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+        sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
         generation: { batchSize: 3 },
         sft: { batchSize: 5, concurrency: 1, parallelBatches: 1 },
         budget: { maxUsd: 3 },
@@ -140,7 +127,7 @@ test('a pause in the SFT stage resumes it without a duplicate record or a call p
 
     expect(done.summary.cost.byStage.sft!.usd).toBeGreaterThan(3);
     expect(done.summary.cost.byStage.generate!.usd).toBe(0);
-    expect(done.summary.modelCalls.made).toBe(sim.stats().requests - before);
+    expect(done.summary.modelCalls.made).toBe(suite.sim.stats().requests - before);
     const [rows] = await queryRows<{ n: string; ids: string; verdicts: string; pairs: string }>(
       db.database.db,
       sql`select (select count(*) from records where build_id = ${build.id}) as n,

@@ -3,49 +3,36 @@
  * database sends no request at all, and its cache hits equal the first build's calls made. The
  * summary reports usage and cost per stage and model from the price table.
  */
-import { startSimulator, type RunningSimulator } from '../../simulator';
 import { createTestDatabase } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
-import { envFor, startBuild, startHarness, startWorkers, type Harness } from '../support/model-build';
+import { envFor, startBuild, startWorkers, useBuildSuite } from '../support/model-build';
 
 jest.setTimeout(300_000);
 
-let h: Harness;
-let fixture: FixtureSet;
-let sim: RunningSimulator;
-
-beforeAll(async () => {
-  h = await startHarness();
-  fixture = await makeFixtureSet();
-  // Faults make the first build retry and repair; none of that may be paid again by the second.
-  sim = await startSimulator({ seed: 'model-cache', rateLimitRate: 0.2, malformedRate: 0.2, refusalRate: 0.1 });
-});
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await h.close();
+// Faults make the first build retry and repair; none of that may be paid again by the second.
+const suite = useBuildSuite({
+  simulator: { seed: 'model-cache', rateLimitRate: 0.2, malformedRate: 0.2, refusalRate: 0.1 },
+  fixture: true,
 });
 
 test('a second build of the same configuration makes zero model calls: its cache hits equal the first build’s calls', async () => {
   const db = await createTestDatabase();
-  const workers = await startWorkers(h, envFor(h, db.url, sim), db.database);
+  const workers = await startWorkers(suite.h, envFor(suite.h, db.url, suite.sim), db.database);
   try {
     const input = {
       name: 'cache',
-      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
       generation: { batchSize: 3 },
       sft: { batchSize: 10 },
     };
-    const first = await (await startBuild(h, input, 'cache-a')).finish();
-    const requestsAfterFirst = sim.stats().requests;
-    const second = await (await startBuild(h, input, 'cache-b')).finish();
+    const first = await (await startBuild(suite.h, input, 'cache-a')).finish();
+    const requestsAfterFirst = suite.sim.stats().requests;
+    const second = await (await startBuild(suite.h, input, 'cache-b')).finish();
 
     expect(first.summary.modelCalls.made).toBeGreaterThan(0);
     expect(first.summary.modelCalls.cacheHits).toBe(0);
     expect(second.summary.modelCalls.made).toBe(0);
     expect(second.summary.modelCalls.cacheHits).toBe(first.summary.modelCalls.made);
-    expect(sim.stats().requests).toBe(requestsAfterFirst);
+    expect(suite.sim.stats().requests).toBe(requestsAfterFirst);
     // The second build's records are the first build's, record for record.
     expect(second.out.counts).toEqual(first.out.counts);
     expect(second.out.funnel).toEqual(first.out.funnel);

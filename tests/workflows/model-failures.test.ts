@@ -8,32 +8,12 @@ import { sql } from 'drizzle-orm';
 import { queryRows } from '../../db/client';
 import { startSimulator, type SimulatorOptions } from '../../simulator';
 import { createTestDatabase } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
 import { expectFunnelAddsUp } from '../support/funnel';
-import {
-  envFor,
-  startBuild,
-  startHarness,
-  startWorkers,
-  sum,
-  type BuildResult,
-  type Harness,
-} from '../support/model-build';
+import { envFor, startBuild, startWorkers, sum, type BuildResult, useBuildSuite } from '../support/model-build';
 
 jest.setTimeout(300_000);
 
-let h: Harness;
-let fixture: FixtureSet;
-
-beforeAll(async () => {
-  h = await startHarness();
-  fixture = await makeFixtureSet();
-});
-
-afterAll(async () => {
-  fixture.cleanup();
-  await h.close();
-});
+const suite = useBuildSuite({ fixture: true });
 
 interface Run extends BuildResult {
   faults: Record<string, number>;
@@ -54,12 +34,12 @@ async function runWith(
 ): Promise<void> {
   const sim = await startSimulator({ seed: 'model-failures', ...faults });
   const db = await createTestDatabase();
-  const workers = await startWorkers(h, envFor(h, db.url, sim, opts.env), db.database);
+  const workers = await startWorkers(suite.h, envFor(suite.h, db.url, sim, opts.env), db.database);
   try {
-    const build = await startBuild(h, {
+    const build = await startBuild(suite.h, {
       name: 'model failures',
       sources: opts.sources ?? [
-        { name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco },
+        { name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco },
       ],
       ...(opts.tasks ? { tasks: opts.tasks } : {}),
       generation: { batchSize: 3, ...opts.generation },
@@ -79,12 +59,16 @@ async function runWith(
 /** Every generation job made a record that passed generation and the label check. */
 function expectAllMade(run: Run): void {
   expect(run.stage('generate')).toMatchObject({
-    in: fixture.expectedJobs,
-    kept: fixture.expectedJobs,
+    in: suite.fixture.expectedJobs,
+    kept: suite.fixture.expectedJobs,
     failed: {},
     dropped: {},
   });
-  expect(run.stage('label_check')).toMatchObject({ in: fixture.expectedJobs, kept: fixture.expectedJobs, dropped: {} });
+  expect(run.stage('label_check')).toMatchObject({
+    in: suite.fixture.expectedJobs,
+    kept: suite.fixture.expectedJobs,
+    dropped: {},
+  });
 }
 
 test('without faults every job is generated and passes the label check', async () => {
@@ -126,8 +110,8 @@ test('malformed replies are repaired once; those still malformed fail with unpar
     expect(repairs).toBeGreaterThan(stillBroken);
     expect(stillBroken).toBeGreaterThan(0);
     expect(run.stage('generate')).toMatchObject({
-      in: fixture.expectedJobs,
-      kept: fixture.expectedJobs - stillBroken,
+      in: suite.fixture.expectedJobs,
+      kept: suite.fixture.expectedJobs - stillBroken,
       failed: { unparsable_output: stillBroken },
     });
     const [failed] = await run.rows(
@@ -144,8 +128,8 @@ test('with Vicuna-style completion requests, malformed replies are repaired as a
       const stillBroken = run.faults['construction:repair:malformed'] ?? 0;
       expect(run.faults['construction:malformed']).toBeGreaterThan(stillBroken);
       expect(run.stage('generate')).toMatchObject({
-        in: fixture.expectedJobs,
-        kept: fixture.expectedJobs - stillBroken,
+        in: suite.fixture.expectedJobs,
+        kept: suite.fixture.expectedJobs - stillBroken,
         failed: stillBroken ? { unparsable_output: stillBroken } : {},
       });
     },
@@ -157,9 +141,9 @@ test('refusals are dropped at the label check with reason answer_refuses', async
   await runWith({ refusalRate: 0.3 }, async (run) => {
     const refused = run.faults['construction:refusal'] ?? 0;
     expect(refused).toBeGreaterThan(0);
-    expect(run.stage('generate')).toMatchObject({ in: fixture.expectedJobs, kept: fixture.expectedJobs });
+    expect(run.stage('generate')).toMatchObject({ in: suite.fixture.expectedJobs, kept: suite.fixture.expectedJobs });
     expect(run.stage('label_check')).toMatchObject({
-      kept: fixture.expectedJobs - refused,
+      kept: suite.fixture.expectedJobs - refused,
       dropped: { answer_refuses: refused },
     });
   });
@@ -170,7 +154,7 @@ test('answers that contradict the label are dropped with a reason per task', asy
     const contradicted = run.faults['construction:contradiction'] ?? 0;
     expect(contradicted).toBeGreaterThan(0);
     const check = run.stage('label_check')!;
-    expect(check.kept).toBe(fixture.expectedJobs - contradicted);
+    expect(check.kept).toBe(suite.fixture.expectedJobs - contradicted);
     expect(sum(check.dropped)).toBe(contradicted);
     const allowed = [
       'coarse_answer_contradicts_label',
@@ -187,7 +171,7 @@ test('answers that contradict the label are dropped with a reason per task', asy
 test('a localization box outside the image or off the ground truth is dropped with its reason', async () => {
   await runWith({ wrongBoxRate: 1 }, async (run) => {
     const wrong = run.faults['construction:wrong-box'] ?? 0;
-    expect(wrong).toBe(fixture.expectedJobs - 4 * 6);
+    expect(wrong).toBe(suite.fixture.expectedJobs - 4 * 6);
     const check = run.stage('label_check')!;
     expect(sum(check.dropped)).toBe(wrong);
     for (const reason of Object.keys(check.dropped)) {
@@ -206,7 +190,7 @@ test('with inconsistent: reask, a contradicting answer is asked again once and k
       expect(first).toBeGreaterThan(second);
       const check = run.stage('label_check')!;
       expect(sum(check.dropped)).toBe(second);
-      expect(check.kept).toBe(fixture.expectedJobs - second);
+      expect(check.kept).toBe(suite.fixture.expectedJobs - second);
       const [reasked] = await run.rows(
         sql`select count(*) as n, count(*) filter (where verdict = 'kept') as kept from verdicts
             where build_id = ${run.id} and stage = 'label_check' and detail ? 'reasked'`,
@@ -225,6 +209,6 @@ test('attack images of a source without spoof regions count a dropped localizati
       // The fixture holds four attack images and two bona fide ones.
       expect(run.stage('generate')).toMatchObject({ in: 6 + 4, kept: 6, dropped: { source_has_no_spoof_regions: 4 } });
     },
-    { sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root }], tasks: ['coarse', 'localization'] },
+    { sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root }], tasks: ['coarse', 'localization'] },
   );
 });

@@ -5,30 +5,14 @@
  */
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../../db/client';
-import { startSimulator, type RunningSimulator } from '../../simulator';
 import { createTestDatabase } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
-import { envFor, startBuild, startHarness, startWorkers, type Harness } from '../support/model-build';
+import { envFor, startBuild, startWorkers, useBuildSuite } from '../support/model-build';
 
 jest.setTimeout(300_000);
 
 const KEY = 'sk-fasforge-test-9f3c1e7a5b2d4c68';
 
-let h: Harness;
-let fixture: FixtureSet;
-let sim: RunningSimulator;
-
-beforeAll(async () => {
-  h = await startHarness();
-  fixture = await makeFixtureSet();
-  sim = await startSimulator({ seed: 'model-secrets', apiKey: KEY });
-});
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await h.close();
-});
+const suite = useBuildSuite({ simulator: { seed: 'model-secrets', apiKey: KEY }, fixture: true });
 
 /** Every string in a value, with byte arrays (payload data) decoded as UTF-8. */
 function strings(value: unknown, out: string[] = []): string[] {
@@ -41,7 +25,7 @@ function strings(value: unknown, out: string[] = []): string[] {
 
 test('a key from the worker environment reaches the server but no history, table row or log line', async () => {
   const db = await createTestDatabase();
-  const env = envFor(h, db.url, sim, { FASFORGE_VISION_API_KEY: KEY, FASFORGE_TEXT_API_KEY: KEY });
+  const env = envFor(suite.h, db.url, suite.sim, { FASFORGE_VISION_API_KEY: KEY, FASFORGE_TEXT_API_KEY: KEY });
   const logged: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
   const spy = jest
@@ -50,23 +34,24 @@ test('a key from the worker environment reaches the server but no history, table
       logged.push(String(chunk));
       return write(chunk, ...(rest as []));
     });
-  const workers = await startWorkers(h, env, db.database);
+  const workers = await startWorkers(suite.h, env, db.database);
   try {
-    const build = await startBuild(h, {
+    const build = await startBuild(suite.h, {
       name: 'secrets build',
-      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
       generation: { batchSize: 3 },
     });
     const done = await build.finish();
     expect(done.summary.modelCalls.made).toBeGreaterThan(0);
-    expect(sim.stats().byStatus['401']).toBeUndefined();
+    expect(suite.sim.stats().byStatus['401']).toBeUndefined();
 
     // The build and every child workflow it started.
     const ids: string[] = [];
-    for await (const wf of h.client.workflow.list()) if (wf.workflowId.startsWith(build.id)) ids.push(wf.workflowId);
+    for await (const wf of suite.h.client.workflow.list())
+      if (wf.workflowId.startsWith(build.id)) ids.push(wf.workflowId);
     expect(ids).toEqual(expect.arrayContaining([build.id, `${build.id}:generate`, `${build.id}:sft`]));
     for (const id of ids) {
-      const history = strings(await h.client.workflow.getHandle(id).fetchHistory());
+      const history = strings(await suite.h.client.workflow.getHandle(id).fetchHistory());
       expect(history.some((s) => s.includes(KEY))).toBe(false);
       // The search does read decoded payloads: the build id is in every history.
       expect(history.some((s) => s.includes(build.id))).toBe(true);
@@ -96,15 +81,15 @@ test('a key from the worker environment reaches the server but no history, table
 
 test('a wrong key fails the build with what to fix, without the key in the message', async () => {
   const db = await createTestDatabase();
-  const env = envFor(h, db.url, sim, {
+  const env = envFor(suite.h, db.url, suite.sim, {
     FASFORGE_VISION_API_KEY: 'sk-wrong-key-1234',
     FASFORGE_TEXT_API_KEY: 'sk-wrong-key-1234',
   });
-  const workers = await startWorkers(h, env, db.database);
+  const workers = await startWorkers(suite.h, env, db.database);
   try {
-    const build = await startBuild(h, {
+    const build = await startBuild(suite.h, {
       name: 'wrong key',
-      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
     });
     const error = await build.finish().then(
       () => undefined,

@@ -4,40 +4,22 @@
  * neither duplicate a row nor pay for a model call twice.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { WorkflowFailedError } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import type { ExportOutput } from '../../activities/contracts';
-import { parseEnv } from '../../config/env';
 import { queryRows, type Db } from '../../db/client';
-import { startSimulator, type RunningSimulator } from '../../simulator';
-import { createWorkers, installRuntime, QUEUES } from '../../workers/bootstrap';
-import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
+import { QUEUES } from '../../workers/bootstrap';
+import { createTestDatabase } from '../support/env';
+import { envFor, useBuildSuite } from '../support/model-build';
+import { expectNoJobDoneTwice } from '../support/rows';
+import { runWorkers } from '../support/workers';
 
 jest.setTimeout(300_000);
 
-let sim: RunningSimulator;
-let fixture: FixtureSet;
-let client: Client;
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-reset-'));
-
-beforeAll(async () => {
-  installRuntime('WARN');
-  sim = await startSimulator({ seed: 'reset-test' });
-  fixture = await makeFixtureSet();
-  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
-});
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await client.connection.close();
-});
+const suite = useBuildSuite({ simulator: { seed: 'reset-test' }, fixture: true, homePrefix: 'fasforge-reset-' });
 
 async function tableCounts(db: Db, buildId: string) {
   const [r] = await queryRows<{ records: string; verdicts: string; calls: string }>(
@@ -51,20 +33,14 @@ async function tableCounts(db: Db, buildId: string) {
 
 test('a build failed at export and reset to after ingestion finishes without duplicate rows or repeated model calls', async () => {
   const db = await createTestDatabase();
-  const env = parseEnv({
-    FASFORGE_HOME: home,
-    DATABASE_URL: db.url,
-    FASFORGE_VISION_BASE_URL: sim.url,
-    FASFORGE_TEXT_BASE_URL: sim.url,
-  });
+  const { sim, fixture, client, home } = suite;
+  const env = envFor(suite.h, db.url, sim);
   let failExport = true;
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const workers = await createWorkers({
+  const workers = await runWorkers({
     env,
     database: db.database,
-    connection,
     queues: QUEUES,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') }),
+    workflowBundle: suite.bundle,
     activityInterceptors: [
       (ctx) => ({
         inbound: {
@@ -78,7 +54,6 @@ test('a build failed at export and reset to after ingestion finishes without dup
       }),
     ],
   });
-  const running = workers.map((w) => w.run());
   try {
     const id = `test-reset-${Date.now()}`;
     const input = {
@@ -135,24 +110,9 @@ test('a build failed at export and reset to after ingestion finishes without dup
     const after = await tableCounts(db.database.db, id);
     expect(after.records).toBeGreaterThanOrEqual(before.records);
     expect(sim.stats().requests - requestsBefore).toBe(after.calls - before.calls);
-    // Row ids are unique by construction; a duplicate would be the same work under a new id: a
-    // second generated record for one image and task, or a third augmentation of one parent.
-    const [dup] = await queryRows<{ generated: string; augmented: string }>(
-      db.database.db,
-      sql`select
-            (select count(*) from (select 1 from records where build_id = ${id} and origin = 'generated'
-              group by image_seq, task having count(*) > 1) g) as generated,
-            (select count(*) from (select 1 from records where build_id = ${id} and origin = 'augmented'
-              group by parent_id having count(*) > 2) a) as augmented`,
-    );
-    expect({ generated: Number(dup!.generated), augmented: Number(dup!.augmented) }).toEqual({
-      generated: 0,
-      augmented: 0,
-    });
+    await expectNoJobDoneTwice(db.database.db, id);
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-    await connection.close();
+    await workers.stop();
     await db.drop();
   }
 });

@@ -4,69 +4,40 @@
  * `submitReviewDecisions` update and the `reviewProgress` query.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import {
-  Client,
-  Connection,
-  WorkflowFailedError,
-  WorkflowUpdateFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  type LogEntry,
-  type Worker,
-} from '@temporalio/worker';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import type { ExportOutput, FunnelStage } from '../../activities/contracts';
-import { parseEnv } from '../../config/env';
-import { queryRows } from '../../db/client';
-import { startSimulator, type RunningSimulator } from '../../simulator';
-import { createWorkers, QUEUES } from '../../workers/bootstrap';
+import type { FasforgeEnv } from '../../config/env';
+import { queryRows, type OpenDatabase } from '../../db/client';
+import { QUEUES } from '../../workers/bootstrap';
 import type { BuildProgress, ReviewDecisionBatch, ReviewProgress } from '../../workflows/messages';
 import { formatBox } from '../../workflows/review-rules';
-import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
+import { createTestDatabase } from '../support/env';
 import { readLlava } from '../support/llava';
+import { envFor, useBuildSuite } from '../support/model-build';
+import { runWorkers } from '../support/workers';
 
 jest.setTimeout(300_000);
 
 const logs: LogEntry[] = [];
-let sim: RunningSimulator;
-let fixture: FixtureSet;
-let client: Client;
-let bundle: { code: string };
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-review-'));
 
-beforeAll(async () => {
+// The test's own runtime logger, installed before anything starts, so the tests can read the logs.
+beforeAll(() => {
   Runtime.install({ logger: new DefaultLogger('INFO', (entry) => logs.push(entry)) });
-  sim = await startSimulator({ seed: 'review-gate-test' });
-  fixture = await makeFixtureSet();
-  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
 });
 
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await client.connection.close();
+const suite = useBuildSuite({
+  runtime: false,
+  simulator: { seed: 'review-gate-test' },
+  fixture: true,
+  homePrefix: 'fasforge-review-',
 });
-
-const envFor = (url: string) =>
-  parseEnv({
-    FASFORGE_HOME: home,
-    DATABASE_URL: url,
-    FASFORGE_VISION_BASE_URL: sim.url,
-    FASFORGE_TEXT_BASE_URL: sim.url,
-  });
 
 const buildInput = (exportDir: string, extra: object = {}) => ({
   name: 'review gate test',
-  sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+  sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
   generation: { batchSize: 3 },
   sft: { batchSize: 10 },
   export: { dir: exportDir },
@@ -74,28 +45,15 @@ const buildInput = (exportDir: string, extra: object = {}) => ({
 });
 
 /** Runs the three workers; `restart` shuts them down and starts new ones on the same queues. */
-async function startWorkers(env: ReturnType<typeof envFor>, database: Parameters<typeof createWorkers>[0]['database']) {
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  let workers: Worker[] = [];
-  let running: Promise<void>[] = [];
-  const start = async () => {
-    workers = await createWorkers({ env, database, connection, queues: QUEUES, workflowBundle: bundle });
-    running = workers.map((w) => w.run());
-  };
-  const stop = async () => {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-  };
-  await start();
+async function startWorkers(env: FasforgeEnv, database: OpenDatabase) {
+  const start = () => runWorkers({ env, database, queues: QUEUES, workflowBundle: suite.bundle });
+  let current = await start();
   return {
     restart: async () => {
-      await stop();
-      await start();
+      await current.stop();
+      current = await start();
     },
-    close: async () => {
-      await stop();
-      await connection.close();
-    },
+    close: () => current.stop(),
   };
 }
 
@@ -132,11 +90,11 @@ const submit = (handle: WorkflowHandle, batch: ReviewDecisionBatch) =>
 
 test('reviewers decide, revise and approve through the message names, across a worker restart, and the export follows', async () => {
   const db = await createTestDatabase();
-  const workers = await startWorkers(envFor(db.url), db.database);
-  const exportDir = path.join(home, 'export-gate');
+  const workers = await startWorkers(envFor(suite.h, db.url, suite.sim), db.database);
+  const exportDir = path.join(suite.home, 'export-gate');
   try {
     const id = `test-review-${Date.now()}`;
-    const handle = await client.workflow.start('buildDatasetWorkflow', {
+    const handle = await suite.client.workflow.start('buildDatasetWorkflow', {
       taskQueue: 'pipeline',
       workflowId: id,
       args: [buildInput(exportDir)],
@@ -317,8 +275,8 @@ test('reviewers decide, revise and approve through the message names, across a w
 
 test('a sample with too many rejections keeps the gate closed, and the timeout releases only approved records', async () => {
   const db = await createTestDatabase();
-  const workers = await startWorkers(envFor(db.url), db.database);
-  const exportDir = path.join(home, 'export-sample');
+  const workers = await startWorkers(envFor(suite.h, db.url, suite.sim), db.database);
+  const exportDir = path.join(suite.home, 'export-sample');
   try {
     const id = `test-review-sample-${Date.now()}`;
     const review = {
@@ -326,7 +284,7 @@ test('a sample with too many rejections keeps the gate closed, and the timeout r
       timeout: { action: 'release-approved', after: '20s', remindEvery: '4s' },
     };
     const input = buildInput(exportDir, { tasks: ['coarse', 'fine'], sft: { augment: false, batchSize: 10 }, review });
-    const handle = await client.workflow.start('buildDatasetWorkflow', {
+    const handle = await suite.client.workflow.start('buildDatasetWorkflow', {
       taskQueue: 'pipeline',
       workflowId: id,
       args: [input],
@@ -391,15 +349,15 @@ test('a sample with too many rejections keeps the gate closed, and the timeout r
 
 test('the fail timeout policy fails a build nobody approved, saying how many records waited', async () => {
   const db = await createTestDatabase();
-  const workers = await startWorkers(envFor(db.url), db.database);
+  const workers = await startWorkers(envFor(suite.h, db.url, suite.sim), db.database);
   try {
     const id = `test-review-fail-${Date.now()}`;
-    const input = buildInput(path.join(home, 'export-fail'), {
+    const input = buildInput(path.join(suite.home, 'export-fail'), {
       tasks: ['coarse'],
       sft: { augment: false, judge: false },
       review: { timeout: { action: 'fail', after: '3s' } },
     });
-    const handle = await client.workflow.start('buildDatasetWorkflow', {
+    const handle = await suite.client.workflow.start('buildDatasetWorkflow', {
       taskQueue: 'pipeline',
       workflowId: id,
       args: [input],
@@ -412,7 +370,7 @@ test('the fail timeout policy fails a build nobody approved, saying how many rec
     const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
     expect(cause.type).toBe('ReviewTimedOut');
     expect(cause.message).toMatch(/the review was not approved within 3s: \d+ records still await review/);
-    expect(fs.existsSync(path.join(home, 'export-fail', 'summary.json'))).toBe(false);
+    expect(fs.existsSync(path.join(suite.home, 'export-fail', 'summary.json'))).toBe(false);
   } finally {
     await workers.close();
     await db.drop();

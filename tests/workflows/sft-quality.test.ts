@@ -5,74 +5,41 @@
  * name parents that exist, both filter orders run, and the SFT child continues as new.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import type { FunnelStage } from '../../activities/contracts';
 import { readFunnel } from '../../activities/database/funnel';
 import { createSpecialWordsFilter } from '../../activities/model-api/special-words';
 import { findClass, loadAssets } from '../../config/assets';
-import { parseEnv } from '../../config/env';
 import { queryRows, type Db } from '../../db/client';
-import { startSimulator, type RunningSimulator } from '../../simulator';
 import { isRefusal } from '../../simulator/answer-analysis';
 import { judgePair } from '../../simulator/judge';
-import { createWorkers, installRuntime, QUEUES } from '../../workers/bootstrap';
+import { QUEUES } from '../../workers/bootstrap';
 import type { BuildProgress, ReviewProgress, StageProgress } from '../../workflows/messages';
-import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
-import { makeFixtureSet, type FixtureSet } from '../support/fixtures';
+import { createTestDatabase } from '../support/env';
 import { expectFunnelAddsUp } from '../support/funnel';
 import { readLlava } from '../support/llava';
+import { envFor, useBuildSuite } from '../support/model-build';
+import { runWorkers } from '../support/workers';
 
 jest.setTimeout(300_000);
 
 const SAMPLES = path.join(__dirname, '..', '..', 'samples');
 const assets = loadAssets();
-let sim: RunningSimulator;
-let fixture: FixtureSet;
-let client: Client;
-let bundle: { code: string };
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-sft-'));
-
-beforeAll(async () => {
-  installRuntime('WARN');
-  sim = await startSimulator({ seed: 'sft-quality', refusalRate: 0.1, contradictionRate: 0.1 });
-  fixture = await makeFixtureSet();
-  client = new Client({ connection: await Connection.connect({ address: TEMPORAL_ADDRESS }) });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
-});
-
-afterAll(async () => {
-  await sim.close();
-  fixture.cleanup();
-  await client.connection.close();
+const suite = useBuildSuite({
+  simulator: { seed: 'sft-quality', refusalRate: 0.1, contradictionRate: 0.1 },
+  fixture: true,
+  homePrefix: 'fasforge-sft-',
 });
 
 async function withWorkers<T>(run: (db: Db) => Promise<T>): Promise<T> {
   const testDb = await createTestDatabase();
-  const env = parseEnv({
-    FASFORGE_HOME: home,
-    DATABASE_URL: testDb.url,
-    FASFORGE_VISION_BASE_URL: sim.url,
-    FASFORGE_TEXT_BASE_URL: sim.url,
-  });
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const workers = await createWorkers({
-    env,
-    database: testDb.database,
-    connection,
-    queues: QUEUES,
-    workflowBundle: bundle,
-  });
-  const running = workers.map((w) => w.run());
+  const env = envFor(suite.h, testDb.url, suite.sim);
+  const workers = await runWorkers({ env, database: testDb.database, queues: QUEUES, workflowBundle: suite.bundle });
   try {
     return await run(testDb.database.db);
   } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(running);
-    await connection.close();
+    await workers.stop();
     await testDb.drop();
   }
 }
@@ -105,7 +72,7 @@ async function exportedSft(db: Db, buildId: string, dir: string) {
 test('with 10% refusals and contradictions, the export holds no refusal and no pair the judge rejects, and the funnel adds up', async () => {
   await withWorkers(async (db) => {
     const id = `sft-quality-${Date.now()}`;
-    const dir = path.join(home, id);
+    const dir = path.join(suite.home, id);
     const input = {
       name: 'sft quality',
       sources: [
@@ -120,7 +87,7 @@ test('with 10% refusals and contradictions, the export holds no refusal and no p
       sft: { batchSize: 20, judgeSeesLabel: true },
       export: { dir },
     };
-    const handle = await client.workflow.start('buildDatasetWorkflow', {
+    const handle = await suite.client.workflow.start('buildDatasetWorkflow', {
       taskQueue: 'pipeline',
       workflowId: id,
       args: [input],
@@ -142,7 +109,7 @@ test('with 10% refusals and contradictions, the export holds no refusal and no p
     // At the gate the query's funnel is the database's.
     const atGate = await handle.query<BuildProgress>('progress');
     expect(atGate.funnel).toEqual(await readFunnel(db, id));
-    const sftChild = await client.workflow.getHandle(`${id}:sft`).result();
+    const sftChild = await suite.client.workflow.getHandle(`${id}:sft`).result();
     expect((sftChild as StageProgress[]).map((s) => s.stage)).toEqual([
       'augment',
       'sft_filter',
@@ -211,10 +178,10 @@ test('with 10% refusals and contradictions, the export holds no refusal and no p
 test('filter → augment → filter again runs in that order, selects to a small target, and continues as new', async () => {
   await withWorkers(async (db) => {
     const id = `sft-order-${Date.now()}`;
-    const dir = path.join(home, id);
+    const dir = path.join(suite.home, id);
     const input = {
       name: 'sft order',
-      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+      sources: [{ name: 'fixture', adapter: 'siw-mv2', root: suite.fixture.root, spoofRegions: suite.fixture.coco }],
       generation: { batchSize: 2 },
       sft: {
         order: 'filter-augment-filter',
@@ -226,14 +193,14 @@ test('filter → augment → filter again runs in that order, selects to a small
       review: { required: false },
       export: { dir },
     };
-    const handle = await client.workflow.start('buildDatasetWorkflow', {
+    const handle = await suite.client.workflow.start('buildDatasetWorkflow', {
       taskQueue: 'pipeline',
       workflowId: id,
       args: [input],
     });
     await handle.result();
 
-    const steps = (await client.workflow.getHandle(`${id}:sft`).result()) as StageProgress[];
+    const steps = (await suite.client.workflow.getHandle(`${id}:sft`).result()) as StageProgress[];
     expect(steps.map((s) => s.stage)).toEqual(['sft_filter', 'augment', 'sft_refilter', 'near_duplicate', 'selection']);
     for (const s of steps)
       expect({ stage: s.stage, state: s.state, done: s.batchesDone }).toEqual({
@@ -244,8 +211,8 @@ test('filter → augment → filter again runs in that order, selects to a small
 
     // The child ran as several runs of one workflow id, each continuing as new with a short history.
     const runs: { status: string; events: number }[] = [];
-    for await (const w of client.workflow.list({ query: `WorkflowId = '${id}:sft'` })) {
-      const history = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    for await (const w of suite.client.workflow.list({ query: `WorkflowId = '${id}:sft'` })) {
+      const history = await suite.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
       runs.push({ status: w.status.name, events: history.events?.length ?? 0 });
     }
     expect(runs.filter((r) => r.status === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);

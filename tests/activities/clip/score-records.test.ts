@@ -19,6 +19,7 @@ import { parseBuildInput } from '../../../config/build-input';
 import type { Db } from '../../../db/client';
 import { images, records, verdicts } from '../../../db/schema';
 import { createTestDatabase } from '../../support/env';
+import { seedPretrainRecords } from '../../support/rows';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const MODEL_DIR = path.join(ROOT, 'models/tiny-clip-standin');
@@ -63,40 +64,11 @@ async function seed(buildId: string, opts: { corrupt?: boolean } = {}): Promise<
       .map((f) => ['Print', path.join(SAMPLES, 'Spoof/Print', f)] as const),
   ];
   if (opts.corrupt) files[3] = ['Bonafide', path.join(SAMPLES, 'does-not-exist.jpg')];
-  const rows = await db
-    .insert(images)
-    .values(
-      files.map(([className, absPath], i) => ({
-        buildId,
-        source: 'siw',
-        adapter: 'siw-mv2',
-        relPath: `${i}-${path.basename(absPath)}`,
-        absPath,
-        nativeLabel: className,
-        className,
-        status: 'ok',
-      })),
-    )
-    .returning({ seq: images.seq });
-  const inserted = await db
-    .insert(records)
-    .values(
-      rows.flatMap((img, i) =>
-        TEXTS.map((answer, t) => ({
-          id: `${buildId}:${i}:${t}`,
-          buildId,
-          imageSeq: img.seq,
-          set: 'pretrain',
-          task: 'pretrain',
-          origin: 'generated',
-          answer,
-          status: 'active',
-          stage: 'label_check',
-        })),
-      ),
-    )
-    .returning({ seq: records.seq });
-  return { from: inserted[0]!.seq, to: inserted[inserted.length - 1]!.seq, count: inserted.length };
+  const seqs = await seedPretrainRecords(db, buildId, files, TEXTS, {
+    source: 'siw',
+    relPath: (i, absPath) => `${i}-${path.basename(absPath)}`,
+  });
+  return { from: seqs[0]!, to: seqs[seqs.length - 1]!, count: seqs.length };
 }
 
 const clipInput = (clip: object) =>

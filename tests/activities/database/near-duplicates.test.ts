@@ -14,9 +14,9 @@ import {
 import { readFunnel } from '../../../activities/database/funnel';
 import { writeRecords, type RecordRow } from '../../../activities/database/records';
 import type { Db } from '../../../db/client';
-import { images, records, verdicts } from '../../../db/schema';
+import { records, verdicts } from '../../../db/schema';
 import { Prng } from '../../../simulator/prng';
-import { createTestDatabase } from '../../support/env';
+import { seedImage, useTestDatabase } from '../../support/rows';
 import { expectFunnelAddsUp } from '../../support/funnel';
 
 const options = { threshold: 0.9, compare: 'answer' as const };
@@ -137,33 +137,11 @@ function bruteForce(items: DedupeItem[], threshold: number): (string | null)[] {
 }
 
 describe('the near-duplicate stage in the database', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
   let db: Db;
+  useTestDatabase((testDb) => (db = testDb.database.db));
 
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = testDb.database.db;
-  });
-  afterAll(async () => {
-    await testDb?.drop();
-  });
-
-  async function image(buildId: string, className: string, n: number): Promise<number> {
-    const [row] = await db
-      .insert(images)
-      .values({
-        buildId,
-        source: 'siw',
-        adapter: 'siw-mv2',
-        relPath: `${className}/img-${n}.png`,
-        absPath: `/data/${className}/img-${n}.png`,
-        nativeLabel: className,
-        className,
-        status: 'ok',
-      })
-      .returning({ seq: images.seq });
-    return row!.seq;
-  }
+  const image = (buildId: string, className: string, n: number) =>
+    seedImage(db, buildId, { className, relPath: `${className}/img-${n}.png` });
 
   const rec = (buildId: string, id: string, imageSeq: number, over: Partial<RecordRow>): RecordRow => ({
     id: `${buildId}:${id}`,

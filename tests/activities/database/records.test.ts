@@ -17,19 +17,10 @@ import { planBatches } from '../../../activities/database/plan';
 import { readFunnel, STAGE_ORDER } from '../../../activities/database/funnel';
 import type { Db } from '../../../db/client';
 import { images, records, verdicts } from '../../../db/schema';
-import { createTestDatabase } from '../../support/env';
+import { useTestDatabase } from '../../support/rows';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = testDb.database.db;
-});
-
-afterAll(async () => {
-  await testDb?.drop();
-});
+useTestDatabase((testDb) => (db = testDb.database.db));
 
 /** Inserts image rows directly; returns their seqs in insertion order. */
 async function addImages(buildId: string, statuses: string[]): Promise<number[]> {

@@ -12,21 +12,12 @@ import {
   textDiff,
 } from '../../../activities/database/review';
 import { queryRows, type Db } from '../../../db/client';
-import { images, records, reviewDecisions, verdicts } from '../../../db/schema';
+import { records, reviewDecisions, verdicts } from '../../../db/schema';
 import { boxesIn, durationMs, sameBox } from '../../../workflows/review-rules';
-import { createTestDatabase } from '../../support/env';
+import { seedImage, useTestDatabase } from '../../support/rows';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = testDb.database.db;
-});
-
-afterAll(async () => {
-  await testDb?.drop();
-});
+useTestDatabase((testDb) => (db = testDb.database.db));
 
 const CLASSES = ['Bonafide', 'Print', 'Replay'];
 
@@ -34,26 +25,14 @@ const CLASSES = ['Bonafide', 'Print', 'Replay'];
 async function seed(buildId: string): Promise<string[]> {
   const ids: string[] = [];
   for (const [i, className] of CLASSES.entries()) {
-    const [image] = await db
-      .insert(images)
-      .values({
-        buildId,
-        source: 'siw',
-        adapter: 'siw-mv2',
-        relPath: `${className}/img-${i}.png`,
-        absPath: `/data/${className}/img-${i}.png`,
-        nativeLabel: className,
-        className,
-        status: 'ok',
-      })
-      .returning({ seq: images.seq });
+    const seq = await seedImage(db, buildId, { className, relPath: `${className}/img-${i}.png` });
     for (let k = 0; k < 3; k++) {
-      const id = `${buildId}:${image!.seq}:coarse:${k}`;
+      const id = `${buildId}:${seq}:coarse:${k}`;
       ids.push(id);
       await db.insert(records).values({
         id,
         buildId,
-        imageSeq: image!.seq,
+        imageSeq: seq,
         set: 'sft',
         task: 'coarse',
         origin: 'generated',

@@ -5,10 +5,10 @@
 import { eq } from 'drizzle-orm';
 import { readFunnel } from '../../../activities/database/funnel';
 import { writeRecords, type RecordRow } from '../../../activities/database/records';
-import { allocate, selectSftRecords } from '../../../activities/database/selection';
+import { allocate, selectPretrainRecords, selectSftRecords } from '../../../activities/database/selection';
 import type { Db } from '../../../db/client';
-import { images, records, verdicts } from '../../../db/schema';
-import { createTestDatabase } from '../../support/env';
+import { records, verdicts } from '../../../db/schema';
+import { seedImage, useTestDatabase } from '../../support/rows';
 import { expectFunnelAddsUp } from '../../support/funnel';
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -51,39 +51,24 @@ describe('allocate', () => {
 });
 
 describe('the selection stage in the database', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
   let db: Db;
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = testDb.database.db;
-  });
-  afterAll(async () => {
-    await testDb?.drop();
-  });
+  useTestDatabase((testDb) => (db = testDb.database.db));
 
   /** `n` live SFT pairs of one stratum, half of them augmented. */
-  async function stratum(buildId: string, source: string, className: string, task: string, n: number) {
-    const [img] = await db
-      .insert(images)
-      .values({
-        buildId,
-        source,
-        adapter: 'siw-mv2',
-        relPath: `${className}/${task}.png`,
-        absPath: '/x.png',
-        nativeLabel: className,
-        className,
-        status: 'ok',
-      })
-      .returning({ seq: images.seq });
+  async function stratum(buildId: string, source: string, className: string, task: string, n: number, set = 'sft') {
+    const imageSeq = await seedImage(db, buildId, {
+      source,
+      className,
+      relPath: `${className}/${task}.png`,
+      absPath: '/x.png',
+    });
     const rows: RecordRow[] = Array.from({ length: n }, (_, i) => ({
       id: `${buildId}:${source}:${className}:${task}:${i}`,
       buildId,
-      imageSeq: img!.seq,
-      set: 'sft',
+      imageSeq,
+      set,
       task,
-      origin: i % 2 ? 'augmented' : 'generated',
+      origin: set === 'sft' && i % 2 ? 'augmented' : 'generated',
       question: 'q?',
       answer: 'a.',
       status: 'active',
@@ -95,6 +80,28 @@ describe('the selection stage in the database', () => {
       rows.map((record) => ({ record, verdicts: [] })),
     );
   }
+
+  test('the pretrain draw balances classes to its own target and leaves the SFT pairs alone', async () => {
+    const b = 'sel-pretrain';
+    await stratum(b, 'siw', 'Print', 'pretrain', 8, 'pretrain');
+    await stratum(b, 'siw', 'Bonafide', 'pretrain', 2, 'pretrain');
+    await stratum(b, 'siw', 'Print', 'coarse', 5);
+
+    const out = await selectPretrainRecords(db, { buildId: b, target: 6, mode: 'balanced' });
+    expect(out).toMatchObject({ in: 10, kept: 6, dropped: { not_selected: 4 }, failed: {} });
+    const by = Object.fromEntries(out.report.strata.map((s) => [s.stratum, s]));
+    expect(by['Bonafide/pretrain/siw']).toMatchObject({ available: 2, share: 3, selected: 2, shortfall: 1 });
+    expect(by['Print/pretrain/siw']).toMatchObject({ available: 8, share: 3, selected: 4 });
+
+    const rows = await db.select().from(records).where(eq(records.buildId, b));
+    expect(rows.filter((r) => r.set === 'sft').every((r) => r.status === 'active')).toBe(true);
+    expect(rows.filter((r) => r.set === 'pretrain' && r.status === 'active')).toHaveLength(6);
+
+    const funnel = await readFunnel(db, b);
+    expectFunnelAddsUp(funnel);
+    expect(funnel.map((s) => s.stage)).toEqual(['ingest', 'pretrain_selection']);
+    expect(funnel.find((s) => s.stage === 'pretrain_selection')!.selection).toMatchObject({ target: 6, shortfall: 0 });
+  });
 
   test('reaches the target over class × task × source, drops the rest as not_selected, and is the same on a retry', async () => {
     const b = 'sel-target';

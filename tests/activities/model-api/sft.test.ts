@@ -10,22 +10,15 @@ import { createAugmentRecords, createFilterRecords } from '../../../activities/m
 import { parseBuildInput } from '../../../config/build-input';
 import { loadAssets } from '../../../config/assets';
 import type { Db } from '../../../db/client';
-import { images, records, verdicts } from '../../../db/schema';
-import { createTestDatabase } from '../../support/env';
+import { records, verdicts } from '../../../db/schema';
+import { seedImage, useTestDatabase } from '../../support/rows';
 
 const assets = loadAssets();
 const sft = parseBuildInput({ sources: [{ name: 's', adapter: 'siw-mv2', root: '/x' }] }).sft;
 const range = { from: 0, to: Number.MAX_SAFE_INTEGER, count: 0 };
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let db: Db;
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = testDb.database.db;
-});
-afterAll(async () => {
-  await testDb?.drop();
-});
+useTestDatabase((testDb) => (db = testDb.database.db));
 
 /** A text model that answers each prompt from a script keyed by a marker the prompt contains. */
 function scripted(script: Record<string, string | Error>): ModelGateway & { prompts: ModelRequest[] } {
@@ -43,22 +36,13 @@ function scripted(script: Record<string, string | Error>): ModelGateway & { prom
   };
 }
 
-async function image(buildId: string, className: string, box?: [number, number, number, number]) {
-  const [row] = await db
-    .insert(images)
-    .values({
-      buildId,
-      source: 'siw',
-      adapter: 'siw-mv2',
-      relPath: `${className}/${Math.random()}.png`,
-      absPath: '/x.png',
-      nativeLabel: className,
-      className,
-      spoofBox: box,
-      status: 'ok',
-    })
-    .returning({ seq: images.seq });
-  return row!.seq;
+function image(buildId: string, className: string, box?: [number, number, number, number]) {
+  return seedImage(db, buildId, {
+    className,
+    relPath: `${className}/${Math.random()}.png`,
+    absPath: '/x.png',
+    spoofBox: box,
+  });
 }
 
 const pairs = (...ps: [string, string][]) =>
