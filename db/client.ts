@@ -46,6 +46,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     // pool and replaced on next use; without a listener it would crash the process.
     pool.on('error', (err) => options.onIdleError?.(err));
     const db = drizzlePg(pool, { schema });
+    await pool.query('select 1').catch(async (err: Error) => {
+      await pool.end().catch(() => undefined);
+      throw new DatabaseConnectionError(
+        `cannot connect to PostgreSQL at ${redactUrl(options.url!)}: ${err.message || (err as { code?: string }).code}; ` +
+          'check DATABASE_URL and that the server is running and accepts this user',
+        { cause: err },
+      );
+    });
     await migrate(redactUrl(options.url), () => migratePg(db, { migrationsFolder })).catch(async (err) => {
       await pool.end();
       throw err;
@@ -73,6 +81,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     await release();
     throw err;
   }
+}
+
+/** Thrown when the PostgreSQL server named by DATABASE_URL cannot be reached or refuses the login. */
+export class DatabaseConnectionError extends Error {
+  override name = 'DatabaseConnectionError';
 }
 
 /** Thrown when the schema migrations cannot be applied to a database. */

@@ -7,7 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
-import { DatabaseMigrationError, migrationsFolder, openDatabase, queryRows, redactUrl, type Db } from '../../db/client';
+import {
+  DatabaseConnectionError,
+  DatabaseMigrationError,
+  migrationsFolder,
+  openDatabase,
+  queryRows,
+  redactUrl,
+  type Db,
+} from '../../db/client';
 import { builds, images, modelCache, records, verdicts } from '../../db/schema';
 import { createTestDatabase } from '../support/env';
 import { useTestDatabase, type TestDatabase } from '../support/rows';
@@ -127,6 +135,15 @@ describe('PostgreSQL', () => {
     } finally {
       await clash.drop();
     }
+  });
+
+  test('an unreachable server is named, without its password, with what to check', async () => {
+    const opening = openDatabase({ url: 'postgres://someone:hunter2@127.0.0.1:1/nowhere', embeddedDir: '' });
+    await expect(opening).rejects.toThrow(DatabaseConnectionError);
+    await expect(opening).rejects.toThrow(
+      /cannot connect to PostgreSQL at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere: .*check DATABASE_URL/,
+    );
+    await expect(opening).rejects.not.toThrow(/hunter2/);
   });
 
   test('the unique indexes that make retries idempotent exist', async () => {
