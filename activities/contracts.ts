@@ -183,6 +183,11 @@ export interface ReviewItem {
   class: string;
   /** The spoof-region box a localization record's answer must keep. */
   box?: [number, number, number, number];
+  /** What a reviewer reads, present when the items were listed by `ids`. */
+  question?: string;
+  answer?: string;
+  image?: string;
+  clipScore?: number | null;
 }
 
 export interface ReviewItemsInput {
@@ -192,6 +197,8 @@ export interface ReviewItemsInput {
   limit: number;
   /** Acceptance sampling: only `perClass` records of each class, picked deterministically by `seed`. */
   sample?: { perClass: number; seed: string };
+  /** Only these records (a page of the gate's pending list), with their text, image and CLIP score. */
+  ids?: string[];
 }
 export interface ReviewItemsPage {
   items: ReviewItem[];

@@ -3,13 +3,19 @@
  * cancel builds by workflow id. Only the Temporal client is used: no database is opened here, so
  * these commands run beside workers that hold the embedded database.
  */
-import { Client, Connection } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import type { FasforgeEnv } from '../config/env';
 import { activeTracing } from '../workers/tracing';
 import { TASK_QUEUES } from '../workflows/constants';
 import { readBuildFile } from './build-file';
 import {
   BUILD_WORKFLOW,
+  formatRetrying,
   formatSnapshot,
   formatStageLine,
   readSnapshot,
@@ -57,6 +63,39 @@ export function approveCommand(target: Pick<Target, 'address' | 'namespace'>, wo
   return `temporal workflow signal${temporalFlags(target)} --workflow-id ${workflowId} --name approveReview --input '{"reviewer":"<name>","note":"<what you checked>"}'`;
 }
 
+/** The command that follows a build until it settles, with the id quoted for a shell. */
+export function followCommand(workflowId: string): string {
+  return `npx fasforge build status ${shellQuote(workflowId)} --watch`;
+}
+
+/** A word for a POSIX shell: left as it is when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_\-.,:/@%+=]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Whether an error is a failure to reach the Temporal server (raw gRPC or Rust transport errors). */
+export function isConnectionError(err: unknown): boolean {
+  const msg = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return /tonic::transport|TransportError|ConnectionRefused|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|14 UNAVAILABLE|No connection established|Failed to connect|connect(ion)? timed? ?out|dns error/i.test(
+    msg,
+  );
+}
+
+/** Why a server could not be reached, in a few words instead of the transport's own dump. */
+export function connectionReason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/ConnectionRefused|ECONNREFUSED|Connection refused/i.test(msg)) return 'connection refused';
+  if (/ENOTFOUND|dns error|failed to lookup|Name or service not known/i.test(msg)) return 'host name not found';
+  if (/EHOSTUNREACH|HostUnreachable|No route to host/i.test(msg)) return 'host unreachable';
+  if (/timed? ?out|deadline/i.test(msg)) return 'timed out';
+  return 'no answer';
+}
+
+/** The one message every command prints when Temporal cannot be reached. */
+export function cannotReachMessage(address: string, err: unknown): string {
+  return `cannot reach Temporal at ${address}: ${connectionReason(err)}; start it with npx fasforge dev, or set TEMPORAL_ADDRESS`;
+}
+
 export async function connectClient(env: FasforgeEnv, address?: string, namespace?: string): Promise<Client> {
   const target = resolveTarget(env, { address, namespace });
   debug(`connecting to Temporal at ${target.address}, namespace ${target.namespace}`);
@@ -64,10 +103,8 @@ export async function connectClient(env: FasforgeEnv, address?: string, namespac
   try {
     connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
   } catch (err) {
-    throw new Error(
-      `cannot reach a Temporal server at ${target.address} (${(err as Error).message}); start one with \`npx fasforge dev\`, ` +
-        'or point TEMPORAL_ADDRESS / --address at yours',
-    );
+    debug(`connection error: ${(err as Error).message}`);
+    throw new Error(cannotReachMessage(target.address, err));
   }
   return new Client({ connection, namespace: target.namespace, interceptors: activeTracing()?.clientInterceptors() });
 }
@@ -81,13 +118,21 @@ export async function startBuild(client: Client, file: string, id?: string): Pro
       .replace(/[-:.TZ]/g, '')
       .slice(0, 14)}`;
   // A build id names one build: starting it again, even after it finished, is refused.
-  await client.workflow.start(BUILD_WORKFLOW, {
-    taskQueue: TASK_QUEUES.pipeline,
-    workflowId,
-    args: [input],
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    staticSummary: `fasforge build: ${input.name ?? 'unnamed'}`,
-  });
+  try {
+    await client.workflow.start(BUILD_WORKFLOW, {
+      taskQueue: TASK_QUEUES.pipeline,
+      workflowId,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `fasforge build: ${input.name ?? 'unnamed'}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new Error(
+        `a build with id ${workflowId} already exists; choose another --id (see npx fasforge build list)`,
+      );
+    throw err;
+  }
   debug(`started ${BUILD_WORKFLOW} ${workflowId} on task queue ${TASK_QUEUES.pipeline}`);
   return workflowId;
 }
@@ -100,6 +145,13 @@ export interface StatusOptions {
   /** Draw live bars; defaults to whether stdout is a terminal. */
   tty?: boolean;
   out?: (line: string) => void;
+}
+
+/** Execution statuses of a build that ended without its export: `build status` exits 1 for them. */
+export const UNSUCCESSFUL_STATUSES = ['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
+
+export function statusExitCode(snap: Pick<BuildSnapshot, 'status'>): number {
+  return UNSUCCESSFUL_STATUSES.includes(snap.status) ? 1 : 0;
 }
 
 /** A build has settled for a watcher once it has closed or waits for a reviewer. */
@@ -154,6 +206,16 @@ export async function printStatus(
             printed.set(`${i}:${s.stage}`, line);
           });
         }
+        // A retry is news each time its attempt or failure changes.
+        for (const r of snap.retrying ?? []) {
+          const key = `retry:${r.workflowId}:${r.activity}`;
+          const line = `${r.stage ? `${r.stage}: ` : ''}${formatRetrying(r)}`;
+          if (printed.get(key) !== line) {
+            if (bars) bars.log(`  ${line}`);
+            else out(`    ${line}`);
+          }
+          printed.set(key, line);
+        }
       }
       if (settled(snap)) break;
       await new Promise((r) => setTimeout(r, opts.interval * 1000));
@@ -191,22 +253,42 @@ export async function listBuilds(client: Client, opts: { limit: number; query?: 
   const query = [`WorkflowType = '${BUILD_WORKFLOW}'`, ...(opts.query ? [`(${opts.query})`] : [])].join(' AND ');
   debug(`listing workflows: ${query}`);
   const rows: BuildListing[] = [];
-  for await (const w of client.workflow.list({ query, pageSize: Math.min(opts.limit, 100) })) {
-    const first = (k: string) => {
-      const v = w.searchAttributes?.[k];
-      return Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
-    };
-    rows.push({
-      workflowId: w.workflowId,
-      status: w.status.name,
-      stage: first('FasforgeStage'),
-      datasetVersion: first('FasforgeDatasetVersion'),
-      startTime: w.startTime.toISOString(),
-      closeTime: w.closeTime?.toISOString(),
-    });
-    if (rows.length >= opts.limit) break;
+  const listed = client.workflow.list({ query, pageSize: Math.min(opts.limit, 100) });
+  try {
+    for await (const w of listed) {
+      rows.push(listingOf(w));
+      if (rows.length >= opts.limit) break;
+    }
+  } catch (err) {
+    if (isConnectionError(err)) throw err;
+    throw new Error(`cannot list builds: ${serverReason(err)}${opts.query ? ` (query: ${opts.query})` : ''}`);
   }
   return rows;
+}
+
+/** The server's own reason for refusing a call: the gRPC error's details under the SDK's summary. */
+export function serverReason(err: unknown): string {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    const details = (e as { details?: unknown }).details;
+    if (typeof details === 'string' && details.trim()) return details.trim();
+    if (e !== err && e instanceof Error && e.message) return e.message.replace(/^\d+ [A-Z_]+: /, '');
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function listingOf(w: WorkflowExecutionInfo): BuildListing {
+  const first = (k: string) => {
+    const v = w.searchAttributes?.[k];
+    return Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+  };
+  return {
+    workflowId: w.workflowId,
+    status: w.status.name,
+    stage: first('FasforgeStage'),
+    datasetVersion: first('FasforgeDatasetVersion'),
+    startTime: w.startTime.toISOString(),
+    closeTime: w.closeTime?.toISOString(),
+  };
 }
 
 export function formatListing(rows: BuildListing[]): string[] {

@@ -1,11 +1,12 @@
 /**
  * `fasforge catalog`: runs ingestion's cataloguing alone — the same code the ingest activity runs,
  * without Temporal and without the database — and prints what would be accepted, by class and
- * split, and every rejection with its path and reason.
+ * split, and every rejection with its path and reason. Like ingest, it fails (after printing the
+ * rejections) when no image at all is accepted.
  */
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { catalogSources, type CatalogRow } from '../activities/files/catalog';
+import { catalogSources, noImageAccepted, type CatalogRow } from '../activities/files/catalog';
 import type { ResolvedSource } from '../activities/files/source-entry';
 import { loadAssets } from '../config/assets';
 import { parseBuildInput, SOURCE_ADAPTERS, type SourceAdapter } from '../config/build-input';
@@ -32,17 +33,24 @@ export function parseSourceSpec(value: string, previous: SourceSpec[] = []): Sou
   return [...previous, { adapter, root: path.resolve(value.slice(cut + 1)) }];
 }
 
-export async function catalogReport(
+type CatalogFlagOptions = Partial<
+  Pick<ResolvedSource, 'frameBudget' | 'split' | 'protocol' | 'maxPixels' | 'minSide' | 'nearDuplicateDistance'>
+>;
+
+/** Catalogues the sources; `failure` is set when no image at all was accepted. */
+export async function catalogSpecs(
   specs: SourceSpec[],
-  options: Partial<
-    Pick<ResolvedSource, 'frameBudget' | 'split' | 'protocol' | 'maxPixels' | 'minSide' | 'nearDuplicateDistance'>
-  > = {},
-): Promise<CatalogReport> {
+  options: CatalogFlagOptions = {},
+): Promise<{ report: CatalogReport; failure?: Error }> {
   const input = parseBuildInput({
     sources: specs.map((s, i) => ({ name: `${s.adapter}-${i + 1}`, ...s, ...options })),
   });
   const rows = await catalogSources(input.sources, loadAssets().taxonomy);
-  return summarise(rows);
+  return { report: summarise(rows), failure: noImageAccepted(input.sources, rows) };
+}
+
+export async function catalogReport(specs: SourceSpec[], options: CatalogFlagOptions = {}): Promise<CatalogReport> {
+  return (await catalogSpecs(specs, options)).report;
 }
 
 export function summarise(rows: CatalogRow[]): CatalogReport {
@@ -106,7 +114,7 @@ export function registerCatalogCommand(program: Command): void {
     .option('--protocol <name>', "split by the source's own protocol, e.g. grandtest, Protocol_1, part0")
     .option('--json', 'print one JSON object { accepted, byClass, bySplit, rejected }', false)
     .action(async (o: CatalogFlags) => {
-      const report = await catalogReport(o.source, {
+      const { report, failure } = await catalogSpecs(o.source, {
         ...(o.frameBudget ? { frameBudget: o.frameBudget } : {}),
         ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}),
         ...(o.minSide ? { minSide: o.minSide } : {}),
@@ -115,5 +123,6 @@ export function registerCatalogCommand(program: Command): void {
       });
       if (o.json) console.log(JSON.stringify(report, null, 2));
       else formatReport(report).forEach((l) => console.log(l));
+      if (failure) throw failure;
     });
 }

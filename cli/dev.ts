@@ -6,17 +6,19 @@
  */
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { parseEnv } from '../config/env';
+import { parseEnv, type FasforgeEnv } from '../config/env';
 import { openDatabase } from '../db/client';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { createWorkers, installRuntime, QUEUES } from '../workers/bootstrap';
 import { activeTracing } from '../workers/tracing';
 import { DEMO_BUILD_FILE } from './demo';
+import { shellQuote } from './build';
 import { ensureTemporal, findTemporalCli } from './temporal-dev';
 import { isVerbose } from './verbose';
 
 export interface DevOptions {
-  port: number;
+  /** The dev server's port; default a local TEMPORAL_ADDRESS's port, else 7233. */
+  port?: number;
   simulatorPort: number;
   keepServer: boolean;
 }
@@ -59,7 +61,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     say(`  exports    ${exports}/<build id>/`);
     if (env.tracing.mode !== 'off') say(`  tracing    ${env.tracing.mode}`);
     say('In another shell:');
-    say(`  export TEMPORAL_ADDRESS=${server.address} FASFORGE_HOME=${env.home}`);
+    say(`  ${otherShellExports(env, server.address)}`);
     if (cli && cli !== 'temporal') say(`  export PATH="${path.dirname(cli)}:$PATH"   # the Temporal CLI fasforge uses`);
     say(
       `  npx fasforge build start ${path.relative(process.cwd(), DEMO_BUILD_FILE) || DEMO_BUILD_FILE} --id my-first-build`,
@@ -86,6 +88,19 @@ export async function runDev(opts: DevOptions): Promise<void> {
       say('stopped the Temporal dev server (its history stays in the fasforge home folder)');
     }
   }
+}
+
+/**
+ * The `export` line for another shell: the Temporal address, the home folder, and DATABASE_URL when
+ * set (commands such as `export` and `review` read the same database). API keys are never printed.
+ */
+export function otherShellExports(env: Pick<FasforgeEnv, 'home' | 'databaseUrl'>, address: string): string {
+  const vars: [string, string][] = [
+    ['TEMPORAL_ADDRESS', address],
+    ['FASFORGE_HOME', env.home],
+    ...(env.databaseUrl ? [['DATABASE_URL', env.databaseUrl] as [string, string]] : []),
+  ];
+  return `export ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`;
 }
 
 async function closeQuietly(close: () => Promise<void> | undefined): Promise<void> {

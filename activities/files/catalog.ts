@@ -17,7 +17,14 @@ import { listOuluNpu } from './oulu-npu';
 import { listPadisi } from './padisi';
 import { readSpoofRegions, RegionIndex } from './regions';
 import { listSiwMv2 } from './siw-mv2';
-import { SplitLeakageError, type Box, type ResolvedSource, type SourceEntry, type Split } from './source-entry';
+import {
+  SourceLayoutError,
+  SplitLeakageError,
+  type Box,
+  type ResolvedSource,
+  type SourceEntry,
+  type Split,
+} from './source-entry';
 import { ensureFfmpeg, evenlySpaced, sampleVideoFrames } from './video';
 import { listWmca } from './wmca';
 
@@ -84,6 +91,7 @@ export async function catalogSources(
   const state: DedupState = { byHash: new Map(opts.known), distance, byClass: new Map(), byVideo: new Map() };
   let room = opts.maxImages ?? Number.POSITIVE_INFINITY;
   const rows: CatalogRow[] = [];
+  for (const source of sources) checkProtocolSupport(source);
   for (const source of sources) {
     const tick = (phase: 'list' | 'frames') => (done: number, total: number) =>
       opts.onProgress?.({ source: source.name, phase, done, total });
@@ -112,6 +120,65 @@ export async function catalogSources(
   }
   checkLeakage(rows);
   return rows;
+}
+
+/** Adapters whose datasets carry their own train/val/test assignment, and where it comes from. */
+const PROTOCOL_SUPPORT: Partial<Record<ResolvedSource['adapter'], string>> = {
+  wmca: 'protocols/<name>/ lists',
+  'oulu-npu': '"users" or Protocols/<name>/ lists',
+  padisi: 'folds part0, part1, part2',
+  'celeba-spoof': 'the Data/train and Data/test folders',
+  manifest: 'its "split" column',
+};
+
+/** Adapters with one built-in assignment and no named protocols. */
+const UNNAMED_PROTOCOL = new Set<ResolvedSource['adapter']>(['celeba-spoof', 'manifest']);
+
+/**
+ * `split: "protocol"` on an adapter without protocols would drop every image, and a protocol name
+ * an adapter has no use for would be silently ignored; both are refused before anything is read.
+ */
+function checkProtocolSupport(source: ResolvedSource): void {
+  if (source.split !== 'protocol') return;
+  if (source.protocol !== undefined && UNNAMED_PROTOCOL.has(source.adapter)) {
+    throw new SourceLayoutError(
+      `source "${source.name}": ${source.adapter} has no named protocols (its splits come from ` +
+        `${PROTOCOL_SUPPORT[source.adapter]}), so protocol "${source.protocol}" is unknown; leave "protocol" out`,
+    );
+  }
+  if (PROTOCOL_SUPPORT[source.adapter]) return;
+  const supported = Object.entries(PROTOCOL_SUPPORT)
+    .map(([adapter, from]) => `${adapter} (${from})`)
+    .join(', ');
+  throw new SourceLayoutError(
+    `source "${source.name}": ${source.adapter} has no protocol lists, so "split": "protocol" cannot split it; ` +
+      `use "split": "subject" (subject-disjoint 80/10/10). Adapters with protocols: ${supported}`,
+  );
+}
+
+/** Nothing at all was accepted: no later stage has work, so the build must not go on as if it had. */
+export class NoImageAcceptedError extends SourceLayoutError {
+  override name = 'NoImageAcceptedError';
+}
+
+/**
+ * The error for a catalogue that accepted no image, or undefined when one was accepted. The
+ * message names the sources and counts the rejections by reason, the most common first.
+ */
+export function noImageAccepted(
+  sources: Pick<ResolvedSource, 'name' | 'root'>[],
+  rows: Pick<CatalogRow, 'status' | 'reason'>[],
+): NoImageAcceptedError | undefined {
+  if (rows.some((r) => r.status === 'ok')) return undefined;
+  const byReason = new Map<string, number>();
+  for (const r of rows) byReason.set(r.reason ?? 'unknown', (byReason.get(r.reason ?? 'unknown') ?? 0) + 1);
+  const reasons =
+    [...byReason]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([reason, n]) => `${reason} ${n}`)
+      .join(', ') || 'none (the sources hold no files)';
+  const names = sources.map((s) => `"${s.name}" (${s.root})`).join(', ');
+  return new NoImageAcceptedError(`no image accepted from ${names}; rejections by reason: ${reasons}`);
 }
 
 interface DedupState {

@@ -2,7 +2,8 @@
  * Ingest: catalogues every source (see catalog.ts) and writes the catalogue. Every file found gets
  * a row — kept, excluded with a reason, or failed with a reason — and rows are keyed by
  * (build, source, path), so a retried ingest writes each file once. A source that cannot be read
- * as configured, or a split that would leak a subject, fails the build without retrying.
+ * as configured, a split that would leak a subject, or a catalogue that accepts no image at all
+ * fails the build without retrying.
  */
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -12,7 +13,7 @@ import { queryRows, type Db } from '../../db/client';
 import { images } from '../../db/schema';
 import type { BatchCounts, IngestInput } from '../contracts';
 import { heartbeat } from '../heartbeat';
-import { catalogSources, type CatalogRow } from './catalog';
+import { catalogSources, noImageAccepted, type CatalogRow } from './catalog';
 import { SourceLayoutError, SplitLeakageError } from './source-entry';
 
 export { splitForSubject } from './catalog';
@@ -52,6 +53,9 @@ export async function ingestSources(
     await db.insert(images).values(values).onConflictDoNothing();
     heartbeat({ written: Math.min(i + 500, rows.length), total: rows.length });
   }
+  // The rejections are written first, so the failed build still records why each file was refused.
+  const none = noImageAccepted(input.sources, rows);
+  if (none) throw ApplicationFailure.nonRetryable(`build ${buildId}: ${none.message}`, 'SourceError');
   return counts;
 }
 

@@ -25,7 +25,7 @@ export async function listOuluNpu(source: ResolvedSource): Promise<SourceEntry[]
   if (files.length === 0) throw new SourceLayoutError(`OULU-NPU root ${root} holds no .avi videos`);
   const lists =
     source.split === 'protocol' && source.protocol !== 'users'
-      ? await readProtocolLists(root, 'Protocols', source.protocol, 'OULU-NPU')
+      ? await readProtocolLists(root, 'Protocols', source.protocol, 'OULU-NPU', ['users'])
       : undefined;
   return files.map((f) => {
     const name = f.rel.split('/').pop()!;

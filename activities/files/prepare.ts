@@ -1,12 +1,13 @@
 /**
- * Build preparation: validates the raw input (every default applied), resolves paths, checks that
- * each source is where it says, and records the build. Bad input fails here, before any work,
+ * Build preparation: validates the raw input (every default applied), refuses relative paths
+ * (a worker's current folder is no base for them), checks that each source is where it says, and
+ * records the build. Bad input fails here, before any work,
  * with a message naming each bad field.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { BuildInputError, parseBuildInput } from '../../config/build-input';
+import { BuildInputError, parseBuildInput, type BuildInput } from '../../config/build-input';
 import type { FasforgeEnv } from '../../config/env';
 import type { Db } from '../../db/client';
 import { builds } from '../../db/schema';
@@ -26,6 +27,16 @@ export async function prepareBuild(
     }
     throw err;
   }
+  const relative = relativePaths(input);
+  if (relative.length) {
+    throw ApplicationFailure.nonRetryable(
+      `build ${buildId}: bad build input: ${relative.map(([field, p]) => `${field}: "${p}" is a relative path`).join('; ')}; ` +
+        'a worker would resolve it against its own current folder, so write an absolute path ' +
+        "(or start the build with `fasforge build start <file>`, which resolves paths against the build file's folder)",
+      'BuildInputError',
+    );
+  }
+  // Absolute already; resolving only normalises (`/data/a/../b` → `/data/b`).
   const abs = (p: string) => path.resolve(p);
   input.sources = input.sources.map((s) => ({
     ...s,
@@ -72,4 +83,17 @@ export async function prepareBuild(
     .values({ id: buildId, config: input })
     .onConflictDoUpdate({ target: builds.id, set: { config: input, updatedAt: new Date() } });
   return { input, exportDir, models };
+}
+
+/** Every path field of the input that is not absolute, as `[field, value]`. */
+export function relativePaths(input: BuildInput): [string, string][] {
+  const fields: [string, string | undefined][] = [
+    ...input.sources.flatMap((s, i): [string, string | undefined][] => [
+      [`sources.${i}.root`, s.root],
+      [`sources.${i}.spoofRegions`, s.spoofRegions],
+      [`sources.${i}.manifestRoot`, s.manifestRoot],
+    ]),
+    ['export.dir', input.export?.dir],
+  ];
+  return fields.filter((f): f is [string, string] => f[1] !== undefined && !path.isAbsolute(f[1]));
 }

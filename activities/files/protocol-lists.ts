@@ -17,16 +17,20 @@ const GROUPS: Record<string, Split> = {
   test: 'test',
 };
 
-/** `protocol` is `<name>` or `<name>/<fold>`; returns video name or stem → split. */
+/**
+ * `protocol` is `<name>` or `<name>/<fold>`; returns video name or stem → split. `builtIn` names
+ * protocols the adapter knows without a list (OULU's `users`), named in the error for a bad name.
+ */
 export async function readProtocolLists(
   root: string,
   folder: string,
   protocol: string | undefined,
   dataset: string,
+  builtIn: string[] = [],
 ): Promise<Map<string, Split>> {
   const base = path.join(root, folder);
   if (!protocol) {
-    const have = await fs.readdir(base).catch(() => [] as string[]);
+    const have = [...builtIn, ...(await protocolsUnder(base))];
     throw new SourceLayoutError(
       `${dataset} source has "split": "protocol" but no "protocol"; name one of: ${have.join(', ') || `(none under ${base})`}`,
     );
@@ -37,7 +41,12 @@ export async function readProtocolLists(
     throw new SourceLayoutError(`${dataset} protocol "${protocol}" must name a folder inside ${base}`);
   }
   const files = await fs.readdir(dir).catch(() => undefined);
-  if (!files) throw new SourceLayoutError(`${dataset} protocol "${protocol}": folder ${dir} does not exist`);
+  if (!files) {
+    const have = [...builtIn, ...(await protocolsUnder(base))];
+    throw new SourceLayoutError(
+      `${dataset} protocol "${protocol}" does not exist (no folder ${dir}); protocols present: ${have.join(', ') || `none under ${base}`}`,
+    );
+  }
   const out = new Map<string, Split>();
   for (const f of files) {
     const m = /^([A-Za-z]+)(?:_(\w+))?\.(txt|csv|lst)$/.exec(f);
@@ -60,4 +69,13 @@ export async function readProtocolLists(
     );
   }
   return out;
+}
+
+/** The protocol folders under `base`, sorted. */
+async function protocolsUnder(base: string): Promise<string[]> {
+  const entries = await fs.readdir(base, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => d.name)
+    .sort();
 }

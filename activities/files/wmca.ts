@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type * as H5 from 'h5wasm';
-import { loadH5wasm } from './hdf5';
+import { loadH5wasm, openHdf5File } from './hdf5';
 import { readProtocolLists } from './protocol-lists';
 import { fileEntry, isDir, SourceLayoutError, walkFiles, type ResolvedSource, type SourceEntry } from './source-entry';
 
@@ -120,7 +120,7 @@ function withOpenFile<T>(abs: string, use: (file: H5.File) => T | Promise<T>): P
       }
       const name = `/wmca-${process.pid}.h5`;
       h5.FS!.writeFile(name, await fs.readFile(abs));
-      open = { path: abs, file: new h5.File(name, 'r'), name };
+      open = { path: abs, file: openHdf5File(h5, name), name };
     }
     return await use(open.file);
   };

@@ -30,7 +30,14 @@ let workers: Worker[];
 let running: Promise<void>[];
 
 function fasforge(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, FASFORGE_HOME: home };
+  return fasforgeWith({}, ...args);
+}
+
+function fasforgeWith(
+  extra: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FASFORGE_HOME: home, ...extra };
   for (const k of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'FASFORGE_TRACING']) delete env[k];
   return new Promise((resolve) => {
     execFile(
@@ -138,6 +145,44 @@ test('status prints why a build failed, and exits non-zero with --watch', async 
   expect(watched.code).toBe(1);
   expect(watched.out).toContain(`build ${id}: FAILED`);
   expect(watched.out).toMatch(/failed: .*no-such-folder/);
+  // Without --watch too, a failed build is a non-zero exit.
+  const once = await fasforge('build', 'status', id);
+  expect(once.code).toBe(1);
+  expect(once.out).toContain(`build ${id}: FAILED`);
+
+  // Its id is taken: starting another build with it is refused in plain words.
+  const again = await fasforge('build', 'start', file, '--id', id);
+  expect(again.code).toBe(1);
+  expect(again.err).toContain(
+    `a build with id ${id} already exists; choose another --id (see npx fasforge build list)`,
+  );
+  expect(again.err).not.toMatch(/already started/i);
+
+  // Nothing reached export: `export` says why, from Temporal.
+  const exported = await fasforgeWith({ DATABASE_URL: db.url }, 'export', id, '--out', path.join(home, 'x-fail'));
+  expect(exported.code).toBe(1);
+  expect(exported.err).toMatch(new RegExp(`build ${id} failed \\(.*no-such-folder.*\\) — nothing to export`));
+});
+
+test('a start with an id that needs quoting prints a follow command a shell can run', async () => {
+  const id = `cli quote's ${Date.now()}`;
+  const started = await fasforge('build', 'start', buildFile('cli-q'), '--id', id);
+  expect(started).toMatchObject({ code: 0 });
+  expect(started.out).toContain(`follow it: npx fasforge build status '${id.replace("'", `'\\''`)}' --watch`);
+  await client.workflow.getHandle(id).terminate('test done');
+  const status = await fasforge('build', 'status', id);
+  expect(status.code).toBe(1);
+  expect(status.out).toContain('TERMINATED');
+});
+
+test("a bad list query shows the server's reason", async () => {
+  const garbage = await fasforge('build', 'list', '--query', 'garbage ((');
+  expect(garbage.code).toBe(1);
+  expect(garbage.err).toMatch(/^fasforge: cannot list builds: \S.* \(query: garbage \(\(\)$/m);
+  expect(garbage.err).not.toContain('Failed to list workflows');
+  const misspelled = await fasforge('build', 'list', '--query', "FasforgeStag='review'");
+  expect(misspelled.code).toBe(1);
+  expect(misspelled.err).toMatch(/cannot list builds: .*FasforgeStag/);
 });
 
 test('cancel stops a running build; an unknown id is a clear error', async () => {
@@ -148,6 +193,10 @@ test('cancel stops a running build; an unknown id is a clear error', async () =>
   expect(cancelled.out).toContain(`cancellation requested for build ${id}`);
   await expect(client.workflow.getHandle(id).result()).rejects.toThrow();
   expect((await client.workflow.getHandle(id).describe()).status.name).toBe('CANCELLED');
+  expect(await fasforge('build', 'status', id)).toMatchObject({ code: 1 });
+  const exported = await fasforgeWith({ DATABASE_URL: db.url }, 'export', id, '--out', path.join(home, 'x-cancel'));
+  expect(exported.code).toBe(1);
+  expect(exported.err).toContain(`build ${id} was cancelled — nothing to export`);
 
   const missing = await fasforge('build', 'status', 'no-such-build');
   expect(missing.code).toBe(1);

@@ -83,3 +83,64 @@ test('dev runs the workers and simulator, prints what other shells need, and sto
   expect(out).not.toMatch(/^fasforge: /m);
   expect(fs.existsSync(path.join(home, 'pglite.lock'))).toBe(false);
 });
+
+describe('a Temporal server that cannot be reached is said so plainly', () => {
+  const down = '127.0.0.1:1';
+  const models = { FASFORGE_VISION_BASE_URL: 'http://127.0.0.1:1/v1', FASFORGE_TEXT_BASE_URL: 'http://127.0.0.1:1/v1' };
+  const fresh = () => fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-cmd-'));
+
+  test.each([
+    ['build list', ['build', 'list']],
+    ['build status', ['build', 'status', 'b1']],
+    ['workers', ['workers']],
+  ])('%s', async (_name, args) => {
+    const { code, out } = await runUntil(
+      args,
+      { ...models, TEMPORAL_ADDRESS: down, DATABASE_URL: '', FASFORGE_HOME: fresh() },
+      /(?!)/,
+    );
+    expect(code).toBe(1);
+    expect(out).toMatch(
+      /^fasforge: cannot reach Temporal at 127\.0\.0\.1:1: [a-z ]+; start it with npx fasforge dev, or set TEMPORAL_ADDRESS$/m,
+    );
+    expect(out).not.toMatch(/tonic|TransportError|UNAVAILABLE/);
+  });
+
+  test('dev with a remote TEMPORAL_ADDRESS that is down says what to do', async () => {
+    const { code, out } = await runUntil(
+      ['dev', '--simulator-port', '0'],
+      { ...models, TEMPORAL_ADDRESS: '192.0.2.1:7233', DATABASE_URL: '', FASFORGE_HOME: fresh() },
+      /(?!)/,
+    );
+    expect(code).toBe(1);
+    expect(out).toContain('fasforge: cannot reach Temporal at 192.0.2.1:7233: ');
+    expect(out).toContain('unset TEMPORAL_ADDRESS to have fasforge start a local dev server');
+    expect(out).not.toMatch(/tonic|TransportError/);
+  });
+});
+
+test('workers refuse a model URL that is not an http(s) URL, naming the variable', async () => {
+  const { code, out } = await runUntil(
+    ['workers'],
+    {
+      FASFORGE_VISION_BASE_URL: 'notaurl',
+      FASFORGE_TEXT_BASE_URL: 'http://127.0.0.1:1/v1',
+      DATABASE_URL: '',
+      FASFORGE_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-cmd-')),
+      TEMPORAL_ADDRESS,
+    },
+    /(?!)/,
+  );
+  expect(code).toBe(1);
+  expect(out).toContain('fasforge: bad environment: FASFORGE_VISION_BASE_URL: expected an http(s) URL');
+  expect(out).not.toMatch(/fasforge workers:/);
+});
+
+test('a FASFORGE_HOME that is a file is refused before any work', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-cmd-')), 'home-file');
+  fs.writeFileSync(file, '');
+  const { code, out } = await runUntil(['build', 'list'], { FASFORGE_HOME: file, TEMPORAL_ADDRESS }, /(?!)/);
+  expect(code).toBe(1);
+  expect(out).toContain(`fasforge: bad environment: FASFORGE_HOME (${file}) is a file; point it at a folder`);
+  expect(out).not.toContain('ENOTDIR');
+});

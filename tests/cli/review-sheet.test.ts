@@ -56,3 +56,15 @@ test('chunks hold at most the given count and stay under the byte budget', () =>
   }));
   expect(chunks(big, 100, 1000).map((c) => c.length)).toEqual([2, 2]);
 });
+
+test.each([
+  ['only-foo.csv', 'foo,bar\n1,2\n', /has no "id" or "decision" column \(it has: foo, bar\)/],
+  ['header-only.csv', 'foo,bar\n', /has no "id" or "decision" column \(it has: foo, bar\)/],
+  ['no-decision.jsonl', '{"id":"b:1:coarse"}\n', /has no "decision" column \(it has: id\)/],
+  ['empty.csv', '', /holds no rows/],
+  ['empty.jsonl', '\n', /holds no rows/],
+])('a sheet %s without the decision columns or rows is an error naming what is missing', (name, text, message) => {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  expect(() => readSheet(file)).toThrow(message);
+});

@@ -11,7 +11,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { ExportOutput } from '../../activities/contracts';
 import { QUEUES } from '../../workers/bootstrap';
 import type { ReviewProgress } from '../../workflows/messages';
-import { createTestDatabase, TEMPORAL_ADDRESS } from '../support/env';
+import { createTestDatabase, STATE_FILE, TEMPORAL_ADDRESS } from '../support/env';
 import { readLlava } from '../support/llava';
 import { envFor, useBuildSuite } from '../support/model-build';
 import { runWorkers } from '../support/workers';
@@ -69,6 +69,10 @@ test('a reviewer exports a sheet, imports decisions with one refused, and approv
       `npx fasforge review import ${id} ${sheet} --reviewer <name> --address ${TEMPORAL_ADDRESS}`,
     );
     expect(exported.code).toBe(0);
+    // With DATABASE_URL the texts come from the database: the export adds nothing to the history.
+    const history = await handle.fetchHistory();
+    const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    expect(updates).toHaveLength(0);
     const rows = parse(fs.readFileSync(sheet, 'utf8'), { columns: true }) as Record<string, string>[];
     const pending = (await handle.query<ReviewProgress, [object]>('reviewProgress', { limit: 500 })).page.items;
     expect(rows.map((r) => r.id)).toEqual(pending.map((p) => p.id));
@@ -117,6 +121,51 @@ test('a reviewer exports a sheet, imports decisions with one refused, and approv
     const late = await fasforge(['review', 'approve', id, '--reviewer', 'ana', '--address', TEMPORAL_ADDRESS], cliEnv);
     expect(late.code).toBe(1);
     expect(late.out).toMatch(/already passed its review gate/);
+  } finally {
+    await workers.stop();
+    await db.drop();
+  }
+});
+
+test("the README's approve-review.sh approves with a note holding quotes and backslashes", async () => {
+  const db = await createTestDatabase();
+  const { sim, fixture, client, home } = suite;
+  const env = envFor(suite.h, db.url, sim);
+  const workers = await runWorkers({ env, database: db.database, queues: QUEUES, workflowBundle: suite.bundle });
+  const exportDir = path.join(home, 'export-script');
+  try {
+    const readme = fs.readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+    const script = /```sh\n(#!\/bin\/sh\n# approve-review\.sh[\s\S]*?)```/.exec(readme)?.[1];
+    expect(script).toBeDefined();
+    const scriptFile = path.join(home, 'approve-review.sh');
+    fs.writeFileSync(scriptFile, script!);
+    const { cli } = JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')) as { cli: string };
+
+    const id = `test-review-script-${Date.now()}`;
+    const handle = await client.workflow.start('buildDatasetWorkflow', {
+      taskQueue: 'pipeline',
+      workflowId: id,
+      args: [
+        {
+          sources: [{ name: 'fixture', adapter: 'siw-mv2', root: fixture.root, spoofRegions: fixture.coco }],
+          tasks: ['coarse'],
+          sft: { augment: false },
+          export: { dir: exportDir },
+        },
+      ],
+    });
+    for (let i = 0; !(await handle.query<ReviewProgress>('reviewProgress')).waiting; i++) {
+      if (i > 600) throw new Error('the build never reached the review gate');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const note = 'she said "looks fine" \\ path C:\\data\\n, then {"a":1}';
+    const reviewer = 'ana "the checker"';
+    await run('sh', [scriptFile, id, reviewer, note], {
+      env: { ...process.env, TEMPORAL_ADDRESS, PATH: `${path.dirname(cli)}:${process.env.PATH}` },
+    });
+    await handle.result();
+    const summary = JSON.parse(fs.readFileSync(path.join(exportDir, 'summary.json'), 'utf8'));
+    expect(summary.review).toMatchObject({ reviewer, note });
   } finally {
     await workers.stop();
     await db.drop();

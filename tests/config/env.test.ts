@@ -1,6 +1,8 @@
 /**
  * Parsing the worker and CLI environment.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { EnvError, parseEnv, projectRoot } from '../../config/env';
 
@@ -104,5 +106,46 @@ describe('parseEnv', () => {
       if (saved === undefined) delete process.env.FASFORGE_VISION_MODEL;
       else process.env.FASFORGE_VISION_MODEL = saved;
     }
+  });
+  test.each([
+    ['FASFORGE_MODEL_TIMEOUT_MS', 'abc'],
+    ['FASFORGE_LLM_CONCURRENCY', '2x'],
+    ['FASFORGE_VISION_MAX_IN_FLIGHT', 'many'],
+    ['FASFORGE_LLM_ACTIVITIES_PER_SECOND', '1.5'],
+  ])('reports %s=%s with the text given, not NaN', (name, value) => {
+    const msg = errorOf({ [name]: value }).message;
+    expect(msg).toContain(`${name}: `);
+    expect(msg).toContain(`received "${value}"`);
+    expect(msg).not.toMatch(/NaN/);
+  });
+
+  test.each([
+    ['FASFORGE_VISION_BASE_URL', 'notaurl'],
+    ['FASFORGE_TEXT_BASE_URL', 'ftp://models.example/v1'],
+    ['FASFORGE_TEXT_BASE_URL', '127.0.0.1:8400/v1'],
+  ])('rejects %s=%s as not an http(s) URL', (name, value) => {
+    const msg = errorOf({ [name]: value }).message;
+    expect(msg).toContain(`${name}: expected an http(s) URL`);
+    expect(msg).toContain(`received "${value}"`);
+  });
+
+  test('accepts http and https model URLs', () => {
+    const env = parseEnv({
+      FASFORGE_VISION_BASE_URL: 'https://api.example/v1',
+      FASFORGE_TEXT_BASE_URL: 'http://h:1/v1',
+    });
+    expect([env.vision.baseUrl, env.text.baseUrl]).toEqual(['https://api.example/v1', 'http://h:1/v1']);
+  });
+
+  test('refuses a FASFORGE_HOME that is a file, or lies under one', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-env-')), 'a-file');
+    fs.writeFileSync(file, 'x');
+    expect(errorOf({ FASFORGE_HOME: file }).message).toBe(
+      `bad environment: FASFORGE_HOME (${file}) is a file; point it at a folder`,
+    );
+    expect(errorOf({ FASFORGE_HOME: path.join(file, 'home') }).message).toContain(`lies under ${file}, a file`);
+    expect(parseEnv({ FASFORGE_HOME: path.join(path.dirname(file), 'new', 'home') }).home).toBe(
+      path.join(path.dirname(file), 'new', 'home'),
+    );
   });
 });

@@ -12,7 +12,12 @@ import type { ExportOutput, FunnelStage } from '../../activities/contracts';
 import type { FasforgeEnv } from '../../config/env';
 import { queryRows, type OpenDatabase } from '../../db/client';
 import { QUEUES } from '../../workers/bootstrap';
-import type { BuildProgress, ReviewDecisionBatch, ReviewProgress } from '../../workflows/messages';
+import type {
+  BuildProgress,
+  ReviewDecisionBatch,
+  ReviewItemsPageResult,
+  ReviewProgress,
+} from '../../workflows/messages';
 import { formatBox } from '../../workflows/review-rules';
 import { createTestDatabase } from '../support/env';
 import { readLlava } from '../support/llava';
@@ -108,6 +113,32 @@ test('reviewers decide, revise and approve through the message names, across a w
     expect(page.page.items).toHaveLength(open.pending);
     const second = await progressOf(handle, { offset: 2, limit: 3 });
     expect(second.page.items.map((i) => i.id)).toEqual(page.page.items.slice(2, 5).map((i) => i.id));
+    expect((await progressOf(handle, { limit: 0 })).page).toEqual({ offset: 0, limit: 0, items: [] });
+    for (const limit of [-1, 2.5, 501, '3'])
+      await expect(progressOf(handle, { limit })).rejects.toThrow(
+        `"limit" must be a whole number from 0 to 500, not ${JSON.stringify(limit)}`,
+      );
+
+    // The sheet's page: the same pending records, with the text and image the workers read.
+    const items = (page: object) =>
+      handle.executeUpdate<ReviewItemsPageResult, [object]>('reviewItems', { args: [page] });
+    const withText = await items({ offset: 2, limit: 3 });
+    expect(withText).toMatchObject({ offset: 2, limit: 3, pending: open.pending });
+    expect(withText.items.map((i) => i.id)).toEqual(second.page.items.map((i) => i.id));
+    const [row] = await queryRows<{ question: string; answer: string }>(
+      db.database.db,
+      sql`select question, answer from records where id = ${withText.items[0]!.id}`,
+    );
+    expect(withText.items[0]).toMatchObject({
+      question: row!.question,
+      answer: row!.answer,
+      image: expect.stringContaining(suite.fixture.root),
+      class: second.page.items[0]!.class,
+    });
+    expect((await items({ limit: 0 })).items).toEqual([]);
+    expect(await refusalOf(items({ offset: -2 }))).toBe(
+      '"offset" must be a whole number from 0 to 9007199254740991, not -2',
+    );
     const sft = page.page.items.filter((i) => i.set === 'sft' && i.task !== 'localization');
     const localization = page.page.items.find((i) => i.task === 'localization' && i.box);
     expect(sft.length).toBeGreaterThanOrEqual(3);
@@ -324,8 +355,14 @@ test('a sample with too many rejections keeps the gate closed, and the timeout r
       `the sample's reject rate is ${rate}% (2 of ${open.total}), above the 25% acceptance threshold`,
     );
     expect(closed.waiting).toBe(true);
+    expect(closed.blocked).toContain(`npx fasforge build cancel ${id}`);
+    expect(closed.blocked).toContain('review.timeout');
+    const reviewStage = () =>
+      handle.query<BuildProgress>('progress').then((p) => p.stages.find((s) => s.stage === 'review')!);
+    expect((await reviewStage()).blocked).toBe(closed.blocked);
 
     const out = (await handle.result()) as ExportOutput;
+    expect((await reviewStage()).blocked).toBeUndefined();
     const exported = readLlava(exportDir, 'sft.json')
       .map((r) => r.id)
       .sort();

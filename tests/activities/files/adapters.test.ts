@@ -2,8 +2,12 @@
  * Each adapter on its bundled fixture (samples/<dataset>/), and the taxonomy's mapping of every
  * native code the datasets document (/work/shared/spec/datasets.md), written out here by hand.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { catalogSources, type CatalogRow } from '../../../activities/files/catalog';
+import { SourceLayoutError } from '../../../activities/files/source-entry';
 import { loadAssets, mapNativeCode } from '../../../config/assets';
 import { parseBuildInput, type BuildInput } from '../../../config/build-input';
 
@@ -262,6 +266,87 @@ test('a protocol name cannot reach outside the source root', async () => {
     catalog({ adapter: 'wmca', root: path.join(samples, 'wmca'), split: 'protocol', protocol: '../../..' }),
   ).rejects.toThrow('must name a folder inside');
 });
+
+// Regression: `split: "protocol"` on SiW-Mv2 (which has no protocol lists) dropped every image as not_in_protocol.
+test('split "protocol" on SiW-Mv2 is refused, naming the adapters that have protocols', async () => {
+  const err = await catalog({
+    adapter: 'siw-mv2',
+    root: path.join(samples, 'siw-mv2'),
+    split: 'protocol',
+    protocol: 'nonsense',
+  }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err).toBeInstanceOf(SourceLayoutError);
+  expect(err!.message).toContain('siw-mv2 has no protocol lists');
+  expect(err!.message).toContain('use "split": "subject"');
+  for (const adapter of ['wmca', 'oulu-npu', 'padisi', 'celeba-spoof', 'manifest'])
+    expect(err!.message).toContain(adapter);
+});
+
+// Regression: an unknown protocol folder was reported without saying which protocols exist.
+test.each([
+  ['wmca', 'wmca', 'grandtest'],
+  ['oulu-npu', 'oulu-npu', 'users, Protocol_1'],
+  ['padisi', 'padisi', 'part0'],
+] as const)('an unknown %s protocol fails at once, listing the protocols present', async (adapter, folder, present) => {
+  const err = await catalog({
+    adapter,
+    root: path.join(samples, folder),
+    split: 'protocol',
+    protocol: 'Protocol_9',
+  }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err).toBeInstanceOf(SourceLayoutError);
+  expect(err!.message).toContain('"Protocol_9"');
+  expect(err!.message).toContain(present);
+});
+
+// Regression: a protocol name on an adapter without named protocols was silently ignored.
+test('a protocol name on CelebA-Spoof, which has no named protocols, is refused', async () => {
+  await expect(
+    catalog({ adapter: 'celeba-spoof', root: path.join(samples, 'celeba-spoof'), split: 'protocol', protocol: 'x' }),
+  ).rejects.toThrow('celeba-spoof has no named protocols');
+});
+
+// Regression: a corrupt HDF5 file printed the library's error stack (84 lines) to stderr and was
+// rejected as "error - name not defined!".
+test('WMCA: a truncated HDF5 file is rejected with the cause, and the HDF5 library prints nothing', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-wmca-'));
+  try {
+    const good = path.join(samples, 'wmca', '13.02.18', '001_02_000_0_00.hdf5');
+    const bytes = fs.readFileSync(good);
+    fs.copyFileSync(good, path.join(dir, '001_02_000_0_00.hdf5'));
+    fs.writeFileSync(path.join(dir, '002_01_000_0_01.hdf5'), bytes.subarray(0, 300));
+    fs.writeFileSync(path.join(dir, '003_01_000_0_01.hdf5'), 'not an HDF5 file at all');
+    const script = [
+      `const { catalogSources } = require(${JSON.stringify(path.resolve(__dirname, '../../../activities/files/catalog'))});`,
+      `const { loadAssets } = require(${JSON.stringify(path.resolve(__dirname, '../../../config/assets'))});`,
+      `const { parseBuildInput } = require(${JSON.stringify(path.resolve(__dirname, '../../../config/build-input'))});`,
+      `const input = parseBuildInput({ sources: [{ name: 'w', adapter: 'wmca', root: ${JSON.stringify(dir)} }] });`,
+      `catalogSources(input.sources, loadAssets().taxonomy).then((rows) => process.stdout.write(JSON.stringify(rows)));`,
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stderr).not.toContain('HDF5-DIAG');
+    expect(run.stderr).toBe('');
+    const rows = JSON.parse(run.stdout) as CatalogRow[];
+    const detail = (rel: string) => rows.find((r) => r.relPath === rel)?.detail;
+    expect(rows.find((r) => r.relPath === '002_01_000_0_01.hdf5')).toMatchObject({ reason: 'corrupt_container' });
+    expect(detail('002_01_000_0_01.hdf5')).toBe(
+      `002_01_000_0_01.hdf5 is not a readable HDF5 file: truncated: 300 of the ${bytes.length} bytes its superblock records`,
+    );
+    expect(detail('003_01_000_0_01.hdf5')).toBe(
+      '003_01_000_0_01.hdf5 is not a readable HDF5 file: no HDF5 signature (not an HDF5 file, or its header is corrupt)',
+    );
+    expect(ok(rows).length).toBeGreaterThan(0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
 
 test('maxImages keeps exactly that many images; the rest are excluded undecoded with the reason', async () => {
   const input = parseBuildInput({

@@ -205,3 +205,37 @@ test("the kept video frame is written as a decodable image of the video's size",
   const meta = await sharp(kept.absPath).metadata();
   expect([meta.width, meta.height, kept.width, kept.height]).toEqual([128, 150, 128, 150]);
 });
+
+// Regression: an ingest that accepted nothing returned kept 0 and the build ran every later stage
+// on no image, completing with an empty export.
+test('an ingest that accepts no image fails the stage, counting the rejections by reason, and records them', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'all-bad-'));
+  fs.writeFileSync(path.join(dir, 'empty.jpg'), Buffer.alloc(0));
+  fs.writeFileSync(path.join(dir, 'empty2.jpg'), Buffer.alloc(0));
+  fs.writeFileSync(path.join(dir, 'notes.png'), 'not a picture\n');
+  const manifest = path.join(dir, 'list.csv');
+  fs.writeFileSync(
+    manifest,
+    ['path,label', 'empty.jpg,live', 'empty2.jpg,live', 'notes.png,print', '../outside.jpg,live'].join('\n'),
+  );
+  const err = await failure(ingest('b-none', [{ name: 'bad', adapter: 'manifest', root: manifest }]));
+  expect(err).toMatchObject({ type: 'SourceError', nonRetryable: true });
+  expect(err.message).toBe(
+    `build b-none: no image accepted from "bad" (${manifest}); ` +
+      'rejections by reason: empty_file 2, not_an_image 1, outside_root 1',
+  );
+  const rows = await db.select().from(images).where(eq(images.buildId, 'b-none'));
+  expect(rows.map((r) => r.reason).sort()).toEqual(['empty_file', 'empty_file', 'not_an_image', 'outside_root']);
+});
+
+test('an ingest where one source of two accepts images goes on', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'one-bad-'));
+  fs.writeFileSync(path.join(dir, 'empty.jpg'), Buffer.alloc(0));
+  fs.writeFileSync(path.join(dir, 'list.csv'), ['path,label', 'empty.jpg,live'].join('\n'));
+  const counts = await ingest('b-some', [
+    { name: 'bad', adapter: 'manifest', root: path.join(dir, 'list.csv') },
+    { name: 'good', adapter: 'siw-mv2', root: path.join(samples, 'siw-mv2'), nearDuplicateDistance: -1 },
+  ]);
+  expect(counts.kept).toBeGreaterThan(0);
+  expect(counts.failed).toMatchObject({ empty_file: 1 });
+});

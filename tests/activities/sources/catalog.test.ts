@@ -122,3 +122,37 @@ test('fasforge catalog --json prints one JSON object; copies across sources are 
   expect(fromManifest[0].detail).toBe('same bytes as siw-mv2-1/Live/astronaut-01.jpg, which is kept');
   expect(report.accepted).toBeGreaterThan(30);
 }, 60_000);
+
+const runCatalog = (args: string[]) =>
+  promisify(execFile)(process.execPath, [path.join(root, 'cli', 'bin.js'), 'catalog', ...args], {
+    env: { ...process.env, FASFORGE_HOME: path.join(dir, 'home') },
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      stdout: err.stdout,
+      stderr: err.stderr,
+    }),
+  );
+
+// Regression: a catalogue that accepted nothing exited 0.
+test('fasforge catalog prints the rejections, then exits non-zero when no image is accepted', async () => {
+  const bad = path.join(dir, 'all-bad.csv');
+  fs.writeFileSync(bad, ['path,label', 'img/empty.jpg,live', 'img/notes.png,live'].join('\n'));
+  const run = await runCatalog(['--source', `manifest:${bad}`]);
+  expect(run.code).toBe(1);
+  expect(run.stdout).toContain('accepted: 0');
+  expect(run.stdout).toContain('manifest-1/img/empty.jpg: empty_file');
+  expect(run.stdout).toContain('manifest-1/img/notes.png: not_an_image');
+  expect(run.stderr).toContain(
+    `fasforge: no image accepted from "manifest-1" (${bad}); rejections by reason: empty_file 1, not_an_image 1`,
+  );
+}, 60_000);
+
+// Regression: `--protocol nonsense` on SiW-Mv2 exited 0 with every image not_in_protocol.
+test('fasforge catalog --protocol on SiW-Mv2 fails, saying which adapters have protocols', async () => {
+  const run = await runCatalog(['--source', `siw-mv2:${samples}`, '--protocol', 'nonsense']);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain('siw-mv2 has no protocol lists');
+  expect(run.stderr).toContain('Adapters with protocols: wmca');
+}, 60_000);
