@@ -18,15 +18,14 @@ import {
   type ApproveReview,
   type ReviewDecision,
   type ReviewDecisionBatch,
-  type ReviewItem,
   type ReviewItemsPageResult,
   type ReviewPageRequest,
   type ReviewProgress,
-  type ReviewRefusal,
   type StageProgress,
 } from './messages';
-import { batchError, checkDecisions, type CheckedBatch, type Decided } from './review-decisions';
-import { durationMs } from './review-rules';
+import { batchError, checkDecisions, type CheckedBatch } from './review-decisions';
+import { ReviewLedger } from './review-ledger';
+import { durationMs, pageError, pageOf, pct } from './review-rules';
 
 const pipeline = proxyActivities<PipelineActivities>({
   taskQueue: TASK_QUEUES.pipeline,
@@ -39,10 +38,7 @@ const LIST_PAGE = 2000;
 type ReviewConfig = ResolvedBuildInput['review'];
 
 export class ReviewGate {
-  private readonly items = new Map<string, ReviewItem>();
-  private readonly decided = new Map<string, Decided>();
-  private readonly counts = { approve: 0, reject: 0, revise: 0 };
-  private readonly refused = { total: 0, recent: [] as ReviewRefusal[] };
+  private readonly ledger = new ReviewLedger();
   private waiting = false;
   private released = false;
   /** The gate has stopped taking decisions (it opened, or its timeout fired). */
@@ -76,7 +72,7 @@ export class ReviewGate {
       const checked = envelope ? undefined : this.check(batch);
       const refusals = envelope ? [{ id: '(batch)', reason: envelope }] : checked!.refusals;
       if (refusals.length) {
-        this.noteRefusals(refusals);
+        this.ledger.noteRefusals(refusals);
         log.warn('reviewDecisions: refused decisions', {
           buildId,
           refused: refusals.length,
@@ -128,14 +124,15 @@ export class ReviewGate {
     const sample = config.sample ? { perClass: config.sample.perClass, seed: config.sample.seed } : undefined;
     for (let after = 0; ;) {
       const page = await pipeline.listReviewItems({ buildId: this.buildId, afterSeq: after, limit: LIST_PAGE, sample });
-      for (const item of page.items) this.items.set(item.id, item);
+      this.ledger.add(page.items);
       if (page.nextAfterSeq === undefined) break;
       after = page.nextAfterSeq;
     }
-    stage.counts = { ...emptyCounts(), in: this.items.size };
+    const { items, counts } = this.ledger;
+    stage.counts = { ...emptyCounts(), in: items.size };
     this.waiting = true;
     this.blocked = undefined;
-    log.info('review gate open', { buildId: this.buildId, records: this.items.size, sampled: sample !== undefined });
+    log.info('review gate open', { buildId: this.buildId, records: items.size, sampled: sample !== undefined });
 
     const { action, after, remindEvery } = config.timeout;
     const startedAt = Date.now();
@@ -162,8 +159,8 @@ export class ReviewGate {
     this.waiting = false;
     delete stage.blocked;
     this.passed = true;
-    const kept = this.counts.approve + this.counts.revise;
-    const rejected = { ...(this.counts.reject ? { rejected_by_reviewer: this.counts.reject } : {}) };
+    const kept = counts.approve + counts.revise;
+    const rejected = { ...(counts.reject ? { rejected_by_reviewer: counts.reject } : {}) };
 
     if (timedOut && action === 'fail') {
       const why = this.blocked ? ` (${this.blocked})` : '';
@@ -183,7 +180,7 @@ export class ReviewGate {
     }
     this.released = true;
     Object.assign(stage, { state: 'done', batchesDone: 1 });
-    stage.counts = { ...stage.counts, kept: this.items.size - this.counts.reject, dropped: rejected };
+    stage.counts = { ...stage.counts, kept: items.size - counts.reject, dropped: rejected };
     const approval = this.approval!;
     log.info('review approved', { buildId: this.buildId, reviewer: approval.reviewer });
     return { reviewer: approval.reviewer, note: approval.note, approvedAt: new Date().toISOString() };
@@ -206,10 +203,10 @@ export class ReviewGate {
       const pending = this.pendingCount();
       if (pending > 0)
         return refuse(`${pending} sampled records are still undecided; decide them all before approving`);
-      const rate = this.rejectRate();
+      const rate = this.ledger.rejectRate;
       if (rate > sample.maxRejectRate) {
         return refuse(
-          `the sample's reject rate is ${pct(rate)} (${this.counts.reject} of ${this.decided.size}), above the ` +
+          `the sample's reject rate is ${pct(rate)} (${this.ledger.counts.reject} of ${this.ledger.decided.size}), above the ` +
             `${pct(sample.maxRejectRate)} acceptance threshold, and decisions cannot be changed: the gate stays ` +
             `closed. Cancel the build (npx fasforge build cancel ${this.buildId}) and build again with a ` +
             'different config or sample seed; a build file with review.timeout ' +
@@ -225,10 +222,7 @@ export class ReviewGate {
   /** Marks the decisions in the gate at once (so the next batch sees them), then persists them. */
   private async apply(reviewer: string, valid: ReviewDecision[]): Promise<void> {
     if (valid.length === 0) return;
-    for (const d of valid) {
-      this.decided.set(d.id, { ...d, reviewer });
-      this.counts[d.decision] += 1;
-    }
+    this.ledger.decide(reviewer, valid);
     this.inFlight += 1;
     this.showDecided();
     try {
@@ -239,10 +233,7 @@ export class ReviewGate {
         decidedAt: new Date().toISOString(),
       });
     } catch (err) {
-      for (const d of valid) {
-        this.decided.delete(d.id);
-        this.counts[d.decision] -= 1;
-      }
+      this.ledger.undo(valid);
       this.showDecided();
       throw err;
     } finally {
@@ -253,7 +244,7 @@ export class ReviewGate {
   /** Shows the decisions so far in the build's `progress` while the gate waits. */
   private showDecided(): void {
     if (!this.stage) return;
-    const { approve, reject, revise } = this.counts;
+    const { approve, reject, revise } = this.ledger.counts;
     this.stage.counts = {
       ...this.stage.counts,
       kept: approve + revise,
@@ -270,34 +261,19 @@ export class ReviewGate {
   }
 
   private check(batch: ReviewDecisionBatch): CheckedBatch {
-    return checkDecisions(batch, { buildId: this.buildId, items: this.items, decided: this.decided });
-  }
-
-  private noteRefusals(refusals: ReviewRefusal[]): void {
-    this.refused.total += refusals.length;
-    this.refused.recent = [...this.refused.recent, ...refusals].slice(-20);
+    const { items, decided } = this.ledger;
+    return checkDecisions(batch, { buildId: this.buildId, items, decided });
   }
 
   /** Records still awaiting a decision; none once the gate has opened (the approval covered them). */
   private pendingCount(): number {
-    return this.released ? 0 : this.items.size - this.decided.size;
-  }
-
-  private rejectRate(): number {
-    return this.decided.size ? this.counts.reject / this.decided.size : 0;
+    return this.released ? 0 : this.ledger.undecided;
   }
 
   /** A page of the pending records with their text, image and score, read by a pipeline activity. */
   private async itemsWithText(page?: ReviewPageRequest): Promise<ReviewItemsPageResult> {
     const { offset, limit } = pageOf(page);
-    const ids: string[] = [];
-    let index = 0;
-    for (const item of this.items.values()) {
-      if (ids.length >= limit) break;
-      if (this.decided.has(item.id)) continue;
-      if (index >= offset) ids.push(item.id);
-      index += 1;
-    }
+    const ids = this.ledger.undecidedPage(offset, limit).items.map((item) => item.id);
     const pending = this.pendingCount();
     if (ids.length === 0) return { offset, limit, pending, items: [] };
     const listed = await pipeline.listReviewItems({ buildId: this.buildId, afterSeq: 0, limit: ids.length, ids });
@@ -308,64 +284,32 @@ export class ReviewGate {
     const bad = pageError(page);
     if (bad) throw new Error(bad);
     const { offset, limit } = pageOf(page);
-    const items: ReviewItem[] = [];
-    const bySet: Record<string, number> = {};
-    let index = 0;
-    for (const item of this.released ? [] : this.items.values()) {
-      if (this.decided.has(item.id)) continue;
-      bySet[item.set] = (bySet[item.set] ?? 0) + 1;
-      if (index >= offset && items.length < limit) items.push(item);
-      index += 1;
-    }
+    const { items, bySet } = this.released ? { items: [], bySet: {} } : this.ledger.undecidedPage(offset, limit);
+    const { counts, refused } = this.ledger;
     const sample = this.config?.sample;
     return {
       waiting: this.waiting,
       released: this.released,
       pending: this.pendingCount(),
-      approved: this.counts.approve,
-      rejected: this.counts.reject,
-      revised: this.counts.revise,
+      approved: counts.approve,
+      rejected: counts.reject,
+      revised: counts.revise,
       bySet,
-      total: this.items.size,
+      total: this.ledger.items.size,
       ...(sample
         ? {
             sample: {
               perClass: sample.perClass,
-              size: this.items.size,
-              rejectRate: this.rejectRate(),
+              size: this.ledger.items.size,
+              rejectRate: this.ledger.rejectRate,
               maxRejectRate: sample.maxRejectRate,
             },
           }
         : {}),
       ...(this.blocked ? { blocked: this.blocked } : {}),
-      refused: { total: this.refused.total, recent: [...this.refused.recent] },
+      refused: { total: refused.total, recent: [...refused.recent] },
       ...(this.approval ? { reviewer: this.approval.reviewer } : {}),
       page: { offset, limit, items },
     };
   }
 }
-
-export const MAX_REVIEW_PAGE = 500;
-
-/** Why a page request is refused: offset and limit must be whole numbers, limit at most 500. */
-export function pageError(page: ReviewPageRequest | undefined): string | undefined {
-  if (page === undefined || page === null) return undefined;
-  if (typeof page !== 'object') return 'the page request must be an object like {"offset": 0, "limit": 50}';
-  for (const [key, max] of [
-    ['offset', Number.MAX_SAFE_INTEGER],
-    ['limit', MAX_REVIEW_PAGE],
-  ] as const) {
-    const v = page[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
-      return `"${key}" must be a whole number from 0 to ${max}, not ${JSON.stringify(v)}`;
-  }
-  return undefined;
-}
-
-/** The page a valid request names: offset 0 and limit 50 unless given; limit 0 lists nothing. */
-function pageOf(page: ReviewPageRequest | undefined): { offset: number; limit: number } {
-  return { offset: page?.offset ?? 0, limit: page?.limit ?? 50 };
-}
-
-const pct = (r: number) => `${Math.round(r * 1000) / 10}%`;

@@ -1,6 +1,7 @@
 /**
- * Pure rules the review gate applies: spoof-region boxes in answer text, and the durations of
- * its timeout policy. Deterministic and free of imports, so workflow code can use them.
+ * Pure rules the review gate applies: spoof-region boxes in answer text, the durations of
+ * its timeout policy, and the pages of its queries. Deterministic and free of imports, so
+ * workflow code can use them.
  */
 export type Box = [number, number, number, number];
 
@@ -24,3 +25,33 @@ export function durationMs(text: string): number {
   if (!m) throw new Error(`not a duration: ${text}`);
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
+
+export const MAX_REVIEW_PAGE = 500;
+
+export interface PageRequest {
+  offset?: number;
+  limit?: number;
+}
+
+/** Why a page request is refused: offset and limit must be whole numbers, limit at most 500. */
+export function pageError(page: PageRequest | undefined): string | undefined {
+  if (page === undefined || page === null) return undefined;
+  if (typeof page !== 'object') return 'the page request must be an object like {"offset": 0, "limit": 50}';
+  for (const [key, max] of [
+    ['offset', Number.MAX_SAFE_INTEGER],
+    ['limit', MAX_REVIEW_PAGE],
+  ] as const) {
+    const v = page[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+      return `"${key}" must be a whole number from 0 to ${max}, not ${JSON.stringify(v)}`;
+  }
+  return undefined;
+}
+
+/** The page a valid request names: offset 0 and limit 50 unless given; limit 0 lists nothing. */
+export function pageOf(page: PageRequest | undefined): { offset: number; limit: number } {
+  return { offset: page?.offset ?? 0, limit: page?.limit ?? 50 };
+}
+
+export const pct = (r: number) => `${Math.round(r * 1000) / 10}%`;
