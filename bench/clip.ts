@@ -14,15 +14,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { Client as PgClient } from 'pg';
 import { sql } from 'drizzle-orm';
 
 import { loadClipModel } from '../activities/clip';
 import { createScoreRecords } from '../activities/clip/score-records';
 import { parseBuildInput } from '../config/build-input';
 import { parseEnv } from '../config/env';
-import { openDatabase, queryRows, type OpenDatabase } from '../db/client';
+import { queryRows, type OpenDatabase } from '../db/client';
 import { images, records } from '../db/schema';
+import { freshDatabase } from './database';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values } = parseArgs({
@@ -67,18 +67,6 @@ function imageFiles(dir: string): string[] {
     fs.copyFileSync(samples[i % samples.length] as string, file);
     return file;
   });
-}
-
-async function freshDatabase(name: string): Promise<OpenDatabase> {
-  const admin = parseEnv().databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const c = new PgClient({ connectionString: admin });
-  await c.connect();
-  await c.query(`drop database if exists ${name} with (force)`);
-  await c.query(`create database ${name}`);
-  await c.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return openDatabase({ url: url.toString(), embeddedDir: '' });
 }
 
 async function seed(database: OpenDatabase, buildId: string, files: string[]) {
@@ -126,7 +114,7 @@ async function main(): Promise<void> {
   const quiet = { info: () => undefined, warn: (msg: string, a?: object) => console.log(msg, a ?? '') };
   const scorer = await loadClipModel(values.model, { logger: quiet });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-bench-clip-'));
-  const database = await freshDatabase('fasforge_bench_clip');
+  const database = await freshDatabase('fasforge_bench_clip', parseEnv().databaseUrl);
   try {
     const files = imageFiles(tmp);
     const texts = files.map((_, i) => DESCRIPTIONS[i % DESCRIPTIONS.length] as string);

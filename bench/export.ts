@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { Client as PgClient } from 'pg';
+import { createBenchDatabase, LOCAL_ADMIN_URL } from './database';
 import { exportBuild } from '../activities/files/export';
 import { loadAssets } from '../config/assets';
 import { parseEnv } from '../config/env';
@@ -119,14 +120,9 @@ async function main(): Promise<void> {
   const target = Number(values.records);
   if (!Number.isInteger(target) || target < 10) throw new Error('--records must be an integer of at least 10');
   const env = parseEnv();
-  const admin = env.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin = env.databaseUrl ?? LOCAL_ADMIN_URL;
   const name = `fasforge_bench_export_${process.pid}`;
-  const pg = new PgClient({ connectionString: admin });
-  await pg.connect();
-  await pg.query(`create database ${name}`);
-  await pg.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
+  const url = new URL(await createBenchDatabase(name, admin));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-bench-export-'));
   try {
     // The same export at a tenth of the size, side by side: memory must not grow with the dataset.

@@ -15,13 +15,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
-import { Client as PgClient } from 'pg';
 import sharp from 'sharp';
 import { createLlmActivities, createPipelineActivities } from '../activities';
 import { createEndpoint, createModelGateway } from '../activities/model-api/gateway';
 import { loadAssets } from '../config/assets';
 import { parseEnv, projectRoot } from '../config/env';
-import { openDatabase, queryRows, type OpenDatabase } from '../db/client';
+import { queryRows } from '../db/client';
+import { freshDatabase } from './database';
 
 const { values } = parseArgs({
   options: {
@@ -88,18 +88,6 @@ async function makeSource(n: number): Promise<string> {
   return root;
 }
 
-async function freshDatabase(name: string, url: string | undefined): Promise<OpenDatabase> {
-  const admin = url ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const c = new PgClient({ connectionString: admin });
-  await c.connect();
-  await c.query(`drop database if exists ${name} with (force)`);
-  await c.query(`create database ${name}`);
-  await c.end();
-  const target = new URL(admin);
-  target.pathname = `/${name}`;
-  return openDatabase({ url: target.toString(), embeddedDir: '', poolSize: concurrency + 4 });
-}
-
 interface Measured {
   requests: number;
   seconds: number;
@@ -143,7 +131,7 @@ async function main(): Promise<void> {
   const root = await makeSource(images);
   const sim = await startSimulatorProcess();
   const env = parseEnv();
-  const db = await freshDatabase('fasforge_bench_llm', env.databaseUrl);
+  const db = await freshDatabase('fasforge_bench_llm', env.databaseUrl, concurrency + 4);
   try {
     // The openai client alone, with one image as data URL per request.
     const client = new OpenAI({ baseURL: sim.url, apiKey: 'none', maxRetries: 0 });

@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
-import { Client as PgClient } from 'pg';
 import sharp from 'sharp';
 import OpenAI from 'openai';
 import { createClipActivities, createLlmActivities, createPipelineActivities } from '../activities';
@@ -20,8 +19,9 @@ import { createModelGateway } from '../activities/model-api/gateway';
 import { ensureTemporal } from '../cli/temporal-dev';
 import { loadAssets } from '../config/assets';
 import { parseEnv, projectRoot } from '../config/env';
-import { openDatabase, queryRows, type OpenDatabase } from '../db/client';
+import { queryRows, type OpenDatabase } from '../db/client';
 import { startSimulator } from '../simulator';
+import { freshDatabase } from './database';
 import { createWorkers, installRuntime, lazyClip, QUEUES } from '../workers/bootstrap';
 
 const { values } = parseArgs({
@@ -32,32 +32,28 @@ if (!Number.isInteger(imageCount) || imageCount < 1) throw new Error('--images m
 
 async function makeSource(n: number): Promise<string> {
   const src = path.join(projectRoot, 'samples', 'siw-mv2');
-  const files = fs.readdirSync(src, { recursive: true, withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.jpg'));
+  const files = fs
+    .readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.jpg'));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-bench-'));
   for (let i = 0; i < n; i++) {
     const f = files[i % files.length]!;
     const rel = path.relative(src, path.join(f.parentPath, f.name));
     const target = path.join(root, path.dirname(rel), `${path.basename(rel, '.jpg').replace('-', `x${i}-`)}.jpg`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    await sharp(path.join(src, rel)).withExif({ IFD0: { ImageDescription: `bench copy ${i}` } }).jpeg({ quality: 85 }).toFile(target);
+    await sharp(path.join(src, rel))
+      .withExif({ IFD0: { ImageDescription: `bench copy ${i}` } })
+      .jpeg({ quality: 85 })
+      .toFile(target);
   }
   return root;
 }
 
-async function freshDatabase(name: string, env: ReturnType<typeof parseEnv>): Promise<OpenDatabase> {
-  const admin = env.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const c = new PgClient({ connectionString: admin });
-  await c.connect();
-  await c.query(`drop database if exists ${name} with (force)`);
-  await c.query(`create database ${name}`);
-  await c.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return openDatabase({ url: url.toString(), embeddedDir: '' });
-}
-
 async function countRecords(database: OpenDatabase, buildId: string): Promise<number> {
-  const [row] = await queryRows<{ n: string }>(database.db, sql`select count(*) as n from records where build_id = ${buildId}`);
+  const [row] = await queryRows<{ n: string }>(
+    database.db,
+    sql`select count(*) as n from records where build_id = ${buildId}`,
+  );
   return Number(row?.n ?? 0);
 }
 
@@ -76,7 +72,7 @@ async function main(): Promise<void> {
   };
 
   // Temporal build.
-  const dbA = await freshDatabase('fasforge_bench_temporal', env);
+  const dbA = await freshDatabase('fasforge_bench_temporal', env.databaseUrl);
   const server = await ensureTemporal(env, { port: Number(values.port) });
   const connection = await NativeConnection.connect({ address: server.address });
   const workers = await createWorkers({ env, database: dbA, connection, queues: QUEUES });
@@ -84,7 +80,11 @@ async function main(): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const idA = `bench-${Date.now()}`;
   const t0 = performance.now();
-  await client.workflow.execute('buildDatasetWorkflow', { taskQueue: 'pipeline', workflowId: idA, args: [{ ...input, export: { dir: path.join(root, 'export-a') } }] });
+  await client.workflow.execute('buildDatasetWorkflow', {
+    taskQueue: 'pipeline',
+    workflowId: idA,
+    args: [{ ...input, export: { dir: path.join(root, 'export-a') } }],
+  });
   const temporalSeconds = (performance.now() - t0) / 1000;
   const recordsA = await countRecords(dbA, idA);
   workers.forEach((w) => w.shutdown());
@@ -95,35 +95,67 @@ async function main(): Promise<void> {
   await dbA.close();
 
   // The same activities called directly, with the workflow's batch sizes and parallelism.
-  const dbB = await freshDatabase('fasforge_bench_direct', env);
+  const dbB = await freshDatabase('fasforge_bench_direct', env.databaseUrl);
   const assets = loadAssets();
-  const endpoint = { client: new OpenAI({ baseURL: sim.url, apiKey: 'none', maxRetries: 0 }), envPrefix: 'FASFORGE_VISION' };
+  const endpoint = {
+    client: new OpenAI({ baseURL: sim.url, apiKey: 'none', maxRetries: 0 }),
+    envPrefix: 'FASFORGE_VISION',
+  };
   const pipe = createPipelineActivities(dbB.db, env, assets);
   const llm = createLlmActivities(dbB.db, createModelGateway(dbB.db, { vision: endpoint, text: endpoint }), assets);
   const clip = createClipActivities(dbB.db, lazyClip(env));
   const idB = `bench-direct-${Date.now()}`;
   const t1 = performance.now();
-  const prepared = await pipe.prepareBuild({ buildId: idB, raw: { ...input, export: { dir: path.join(root, 'export-b') } } });
+  const prepared = await pipe.prepareBuild({
+    buildId: idB,
+    raw: { ...input, export: { dir: path.join(root, 'export-b') } },
+  });
   const { input: resolved } = prepared;
   await pipe.ingestSources({ buildId: idB, input: resolved });
   const inParallel = async <T>(ranges: T[], n: number, fn: (r: T) => Promise<unknown>) => {
     let next = 0;
-    await Promise.all(Array.from({ length: n }, async () => { while (next < ranges.length) await fn(ranges[next++]!); }));
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        while (next < ranges.length) await fn(ranges[next++]!);
+      }),
+    );
   };
   const genRanges = await pipe.planBatches({ buildId: idB, kind: 'images', batchSize: resolved.generation.batchSize });
   await inParallel(genRanges, resolved.generation.parallelBatches, (range) =>
-    llm.generateRecords({ buildId: idB, range, tasks: resolved.tasks, generation: resolved.generation, model: prepared.models.vision }),
+    llm.generateRecords({
+      buildId: idB,
+      range,
+      tasks: resolved.tasks,
+      generation: resolved.generation,
+      model: prepared.models.vision,
+    }),
   );
   const sftArgs = { buildId: idB, sft: resolved.sft, model: prepared.models.text };
   await Promise.all([
     (async () => {
-      const ranges = await pipe.planBatches({ buildId: idB, kind: 'records', set: 'pretrain', batchSize: resolved.clip.recordsPerActivity });
+      const ranges = await pipe.planBatches({
+        buildId: idB,
+        kind: 'records',
+        set: 'pretrain',
+        batchSize: resolved.clip.recordsPerActivity,
+      });
       await inParallel(ranges, 2, (range) => clip.scoreRecords({ buildId: idB, range, clip: resolved.clip }));
     })(),
     (async () => {
-      const aug = await pipe.planBatches({ buildId: idB, kind: 'records', set: 'sft', origin: 'generated', batchSize: resolved.sft.batchSize });
+      const aug = await pipe.planBatches({
+        buildId: idB,
+        kind: 'records',
+        set: 'sft',
+        origin: 'generated',
+        batchSize: resolved.sft.batchSize,
+      });
       await inParallel(aug, resolved.sft.parallelBatches, (range) => llm.augmentRecords({ ...sftArgs, range }));
-      const fil = await pipe.planBatches({ buildId: idB, kind: 'records', set: 'sft', batchSize: resolved.sft.batchSize });
+      const fil = await pipe.planBatches({
+        buildId: idB,
+        kind: 'records',
+        set: 'sft',
+        batchSize: resolved.sft.batchSize,
+      });
       await inParallel(fil, resolved.sft.parallelBatches, (range) => llm.filterRecords({ ...sftArgs, range }));
     })(),
   ]);
@@ -141,7 +173,9 @@ async function main(): Promise<void> {
     recordsPerSecond: { temporal: round(recordsA / temporalSeconds), direct: round(recordsB / directSeconds) },
     ratioTemporalToDirect: round(recordsA / temporalSeconds / (recordsB / directSeconds)),
   };
-  console.log(`temporal build: ${recordsA} records in ${result.seconds.temporal}s (${result.recordsPerSecond.temporal}/s)`);
+  console.log(
+    `temporal build: ${recordsA} records in ${result.seconds.temporal}s (${result.recordsPerSecond.temporal}/s)`,
+  );
   console.log(`direct calls:   ${recordsB} records in ${result.seconds.direct}s (${result.recordsPerSecond.direct}/s)`);
   console.log(`ratio temporal/direct: ${result.ratioTemporalToDirect}`);
   console.log(JSON.stringify(result));
