@@ -4,6 +4,7 @@
  * and the `reviewDecisions` signal, answers `reviewProgress`, and opens on `approveReview` or on
  * its timeout policy. Every decision is checked against the gate's own list before it is
  * persisted; a refused update changes nothing, a signal's bad entries are logged and counted.
+ * The decision handlers are in `review-intake.ts`, the records and decisions in `review-ledger.ts`.
  */
 import { ApplicationFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ExportInput, PipelineActivities, ResolvedBuildInput } from '../activities/contracts';
@@ -11,10 +12,8 @@ import { emptyCounts } from './batches';
 import { TASK_QUEUES } from './constants';
 import {
   approveReviewSignal,
-  reviewDecisionsSignal,
   reviewItemsUpdate,
   reviewProgressQuery,
-  submitReviewDecisionsUpdate,
   type ApproveReview,
   type ReviewDecision,
   type ReviewDecisionBatch,
@@ -24,6 +23,7 @@ import {
   type StageProgress,
 } from './messages';
 import { batchError, checkDecisions, type CheckedBatch } from './review-decisions';
+import { registerDecisionHandlers } from './review-intake';
 import { ReviewLedger } from './review-ledger';
 import { durationMs, pageError, pageOf, pct } from './review-rules';
 
@@ -38,7 +38,7 @@ const LIST_PAGE = 2000;
 type ReviewConfig = ResolvedBuildInput['review'];
 
 export class ReviewGate {
-  private readonly ledger = new ReviewLedger();
+  readonly ledger = new ReviewLedger();
   private waiting = false;
   private released = false;
   /** The gate has stopped taking decisions (it opened, or its timeout fired). */
@@ -50,7 +50,7 @@ export class ReviewGate {
   private stage: StageProgress | undefined;
 
   /** Registers the gate's message handlers; call at the start of the workflow. */
-  constructor(private readonly buildId: string) {
+  constructor(readonly buildId: string) {
     setHandler(reviewProgressQuery, (page) => this.progress(page));
     setHandler(approveReviewSignal, (a) => this.approve(a));
     setHandler(reviewItemsUpdate, (page) => this.itemsWithText(page), {
@@ -67,54 +67,7 @@ export class ReviewGate {
         if (bad) throw refuse(bad);
       },
     });
-    setHandler(reviewDecisionsSignal, async (batch) => {
-      const envelope = this.envelopeError(batch);
-      const checked = envelope ? undefined : this.check(batch);
-      const refusals = envelope ? [{ id: '(batch)', reason: envelope }] : checked!.refusals;
-      if (refusals.length) {
-        this.ledger.noteRefusals(refusals);
-        log.warn('reviewDecisions: refused decisions', {
-          buildId,
-          refused: refusals.length,
-          refusals: refusals.slice(0, 20),
-        });
-      }
-      if (checked?.valid.length) {
-        await this.apply(batch.reviewer, checked.valid).catch((err: unknown) =>
-          log.error('reviewDecisions: decisions could not be saved', { buildId, error: String(err) }),
-        );
-      }
-    });
-    setHandler(
-      submitReviewDecisionsUpdate,
-      async (batch) => {
-        const checked = this.check(batch);
-        await this.apply(batch.reviewer, checked.valid);
-        return { accepted: checked.valid.length, unchanged: checked.unchanged };
-      },
-      {
-        validator: (batch) => {
-          const envelope = this.envelopeError(batch);
-          if (envelope)
-            throw ApplicationFailure.create({
-              type: 'ReviewDecisionRefused',
-              message: envelope,
-              details: [[]],
-              nonRetryable: true,
-            });
-          const { refusals } = this.check(batch);
-          if (refusals.length === 0) return;
-          const shown = refusals.slice(0, 20).map((r) => `${r.id}: ${r.reason}`);
-          const more = refusals.length > shown.length ? `; and ${refusals.length - shown.length} more` : '';
-          throw ApplicationFailure.create({
-            type: 'ReviewDecisionRefused',
-            message: `${refusals.length} of ${batch.decisions.length} decisions refused, none applied: ${shown.join('; ')}${more}`,
-            details: [refusals],
-            nonRetryable: true,
-          });
-        },
-      },
-    );
+    registerDecisionHandlers(this);
   }
 
   /** Waits at the gate until approval or the timeout policy opens it; returns what export records. */
@@ -220,7 +173,7 @@ export class ReviewGate {
   }
 
   /** Marks the decisions in the gate at once (so the next batch sees them), then persists them. */
-  private async apply(reviewer: string, valid: ReviewDecision[]): Promise<void> {
+  async apply(reviewer: string, valid: ReviewDecision[]): Promise<void> {
     if (valid.length === 0) return;
     this.ledger.decide(reviewer, valid);
     this.inFlight += 1;
@@ -252,7 +205,7 @@ export class ReviewGate {
     };
   }
 
-  private envelopeError(batch: ReviewDecisionBatch): string | undefined {
+  envelopeError(batch: ReviewDecisionBatch): string | undefined {
     if (!this.waiting)
       return this.passed
         ? 'the review gate has already closed to decisions'
@@ -260,7 +213,7 @@ export class ReviewGate {
     return batchError(batch, this.buildId);
   }
 
-  private check(batch: ReviewDecisionBatch): CheckedBatch {
+  check(batch: ReviewDecisionBatch): CheckedBatch {
     const { items, decided } = this.ledger;
     return checkDecisions(batch, { buildId: this.buildId, items, decided });
   }
