@@ -15,13 +15,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
-import sharp from 'sharp';
 import { createLlmActivities, createPipelineActivities } from '../activities';
 import { createEndpoint, createModelGateway } from '../activities/model-api/gateway';
 import { loadAssets } from '../config/assets';
 import { parseEnv, projectRoot } from '../config/env';
 import { queryRows } from '../db/client';
 import { freshDatabase } from './database';
+import { copySamples } from './samples';
 
 const { values } = parseArgs({
   options: {
@@ -68,26 +68,6 @@ function startSimulatorProcess(): Promise<{ url: string; child: ChildProcess }> 
   });
 }
 
-async function makeSource(n: number): Promise<string> {
-  const src = path.join(projectRoot, 'samples', 'siw-mv2');
-  const files = fs
-    .readdirSync(src, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile() && d.name.endsWith('.jpg'));
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-bench-llm-'));
-  for (let i = 0; i < n; i++) {
-    const f = files[i % files.length]!;
-    const rel = path.relative(src, path.join(f.parentPath, f.name));
-    const target = path.join(root, path.dirname(rel), `${path.basename(rel, '.jpg')}-copy${i}.jpg`);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    // Each copy's bytes differ, so every request is distinct and none is served from the cache.
-    await sharp(path.join(src, rel))
-      .withExif({ IFD0: { ImageDescription: `bench copy ${i}` } })
-      .jpeg({ quality: 85 })
-      .toFile(target);
-  }
-  return root;
-}
-
 interface Measured {
   requests: number;
   seconds: number;
@@ -128,7 +108,7 @@ async function lanes(n: number, total: number, fn: (i: number) => Promise<void>)
 }
 
 async function main(): Promise<void> {
-  const root = await makeSource(images);
+  const root = await copySamples(images, 'fasforge-bench-llm');
   const sim = await startSimulatorProcess();
   const env = parseEnv();
   const db = await freshDatabase('fasforge_bench_llm', env.databaseUrl, concurrency + 4);

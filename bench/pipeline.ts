@@ -6,22 +6,21 @@
  * Prints records per second for both and their ratio; the last line is one JSON object.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
-import sharp from 'sharp';
 import OpenAI from 'openai';
 import { createClipActivities, createLlmActivities, createPipelineActivities } from '../activities';
 import { createModelGateway } from '../activities/model-api/gateway';
 import { ensureTemporal } from '../cli/temporal-dev';
 import { loadAssets } from '../config/assets';
-import { parseEnv, projectRoot } from '../config/env';
+import { parseEnv } from '../config/env';
 import { queryRows, type OpenDatabase } from '../db/client';
 import { startSimulator } from '../simulator';
 import { freshDatabase } from './database';
+import { copySamples } from './samples';
 import { createWorkers, installRuntime, lazyClip, QUEUES } from '../workers/bootstrap';
 
 const { values } = parseArgs({
@@ -29,25 +28,6 @@ const { values } = parseArgs({
 });
 const imageCount = Number(values.images);
 if (!Number.isInteger(imageCount) || imageCount < 1) throw new Error('--images must be a positive integer');
-
-async function makeSource(n: number): Promise<string> {
-  const src = path.join(projectRoot, 'samples', 'siw-mv2');
-  const files = fs
-    .readdirSync(src, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile() && d.name.endsWith('.jpg'));
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fasforge-bench-'));
-  for (let i = 0; i < n; i++) {
-    const f = files[i % files.length]!;
-    const rel = path.relative(src, path.join(f.parentPath, f.name));
-    const target = path.join(root, path.dirname(rel), `${path.basename(rel, '.jpg').replace('-', `x${i}-`)}.jpg`);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    await sharp(path.join(src, rel))
-      .withExif({ IFD0: { ImageDescription: `bench copy ${i}` } })
-      .jpeg({ quality: 85 })
-      .toFile(target);
-  }
-  return root;
-}
 
 async function countRecords(database: OpenDatabase, buildId: string): Promise<number> {
   const [row] = await queryRows<{ n: string }>(
@@ -59,7 +39,7 @@ async function countRecords(database: OpenDatabase, buildId: string): Promise<nu
 
 async function main(): Promise<void> {
   installRuntime('ERROR');
-  const root = await makeSource(imageCount);
+  const root = await copySamples(imageCount, 'fasforge-bench');
   const sim = await startSimulator({ seed: 'bench' });
   let env = parseEnv();
   env = { ...env, vision: { ...env.vision, baseUrl: sim.url }, text: { ...env.text, baseUrl: sim.url } };
